@@ -1,0 +1,18 @@
+/**
+ * Environment variables the stack sets on the functions. Names, ARNs and non-secret JSON only:
+ * secret values never travel in the environment (they are read from Secrets Manager).
+ */
+export const ENV = {
+  /** JSON of the source's NamedSource without secret values (verifier and processor). */
+  source: 'HOOKGATE_SOURCE',
+  /** DynamoDB dedupe table name (verifier). */
+  table: 'HOOKGATE_TABLE',
+  /** SQS work queue URL of the source (verifier). */
+  queueUrl: 'HOOKGATE_QUEUE_URL',
+  /** S3 bucket for encrypted bodies too large for an SQS message (verifier writes, processor reads). */
+  payloadBucket: 'HOOKGATE_PAYLOAD_BUCKET',
+  /** ARN of the KMS key that wraps data keys (verifier and processor). */
+  keyArn: 'HOOKGATE_KEY_ARN',
+  /** Days a dedupe record lives (verifier). */
+  dedupeTtlDays: 'HOOKGATE_DEDUPE_TTL_DAYS',
+} as const;

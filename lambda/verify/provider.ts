@@ -1,0 +1,12 @@
+import type { Verification, VerifyContext, WebhookRequest } from './types';
+
+/**
+ * One provider's signature scheme. Each lives in its own file under `providers/` and is
+ * registered in `registry.ts`; adding a provider touches that file, its fixtures and the table.
+ */
+export interface ProviderStrategy {
+  /** HTTP methods this provider sends (upper case). Others are refused with `method_not_allowed`. */
+  readonly methods: readonly string[];
+  /** Verifies the exact bytes received. Must never throw, whatever the input. */
+  verify(request: WebhookRequest, context: VerifyContext): Verification;
+}

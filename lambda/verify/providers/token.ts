@@ -1,0 +1,46 @@
+import { bodyKey } from '../dedupe';
+import { safeEqualText } from '../compare';
+import { header } from '../headers';
+import type { ProviderStrategy } from '../provider';
+import type { Verification } from '../types';
+
+function tokenFromBody(body: Buffer, field: string): string | undefined {
+  // Parsing is safe here: a token scheme signs nothing, the bytes stay untouched for the queue.
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const value = (parsed as Record<string, unknown>)[field];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tokenFromQuery(url: string, name: string): string | undefined {
+  try {
+    return new URL(url).searchParams.get(name) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A static token in a header, a query parameter or a top-level JSON body field. */
+export const token: ProviderStrategy = {
+  methods: ['POST'],
+  verify(request, { source, secrets }): Verification {
+    const presented =
+      source.header !== undefined
+        ? header(request.headers, source.header)
+        : source.query !== undefined
+          ? tokenFromQuery(request.url, source.query)
+          : source.bodyField !== undefined
+            ? tokenFromBody(request.body, source.bodyField)
+            : undefined;
+    if (presented === undefined || presented.length === 0) return { kind: 'rejected', reason: 'missing_token' };
+    // Walk every secret without stopping early, so timing does not tell which one matched.
+    let matched = false;
+    for (const secret of secrets.secrets) matched = safeEqualText(presented, secret) || matched;
+    if (!matched) return { kind: 'rejected', reason: 'bad_token' };
+    return { kind: 'accepted', dedupeKey: bodyKey(source.name, request.body) };
+  },
+};

@@ -1,0 +1,55 @@
+import type { NamedSource, SourceSecrets } from '../config/types';
+
+/** The request exactly as received: the bytes are what is verified, never a re-serialization. */
+export interface WebhookRequest {
+  /** HTTP method, any case. */
+  readonly method: string;
+  /** Full URL the provider called: scheme, host, optional port, path and query string. */
+  readonly url: string;
+  /** Headers in any case (API Gateway keeps the sender's case, Node lowercases). */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The raw body bytes. */
+  readonly body: Buffer;
+}
+
+/** Why a request was refused. Short codes, safe to log and to return; never payload content. */
+export type RejectReason =
+  | 'missing_signature'
+  | 'malformed_signature'
+  | 'bad_signature'
+  | 'missing_timestamp'
+  | 'malformed_timestamp'
+  | 'timestamp_out_of_window'
+  | 'missing_token'
+  | 'bad_token'
+  | 'bad_body_hash'
+  | 'method_not_allowed'
+  | 'bad_verify_token';
+
+/** The result of verifying one request. */
+export type Verification =
+  | {
+      readonly kind: 'accepted';
+      /** Source-namespaced: `<source>:<provider id>` or `<source>:sha256:<hex of raw body>`. */
+      readonly dedupeKey: string;
+      /** The provider's event or delivery id, when it sends one. */
+      readonly eventId?: string;
+      /** The provider's event type, when it sends one in a header or the body. */
+      readonly eventType?: string;
+    }
+  | { readonly kind: 'rejected'; readonly reason: RejectReason }
+  /** A handshake answered directly and never enqueued (Meta hub.challenge, Slack url_verification). */
+  | {
+      readonly kind: 'challenge';
+      readonly status: number;
+      readonly contentType: string;
+      readonly body: string;
+    };
+
+/** What a provider strategy gets besides the request. */
+export interface VerifyContext {
+  readonly source: NamedSource;
+  readonly secrets: SourceSecrets;
+  /** Current time in milliseconds since the epoch (injected: tests pass a fixed clock). */
+  readonly now: number;
+}
