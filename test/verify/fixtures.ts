@@ -62,6 +62,8 @@ export interface SchemeCase {
   readonly timestamped: boolean;
   /** True when the signature covers the exact body bytes. */
   readonly coversBytes: boolean;
+  /** True when the scheme is only exercised with JSON bodies (Twilio's JSON mode). */
+  readonly jsonOnly?: boolean;
   /** Reason for a one-byte change of the body. */
   readonly tamperedReason: string;
   readonly missingReason: string;
@@ -101,6 +103,7 @@ export const SCHEMES: readonly SchemeCase[] = [
   }),
   signatureCase('twilio (json)', source('twilio-json', { provider: 'twilio' }), ['token-current', 'token-previous'], 'X-Twilio-Signature', {
     tamperedReason: 'bad_body_hash',
+    jsonOnly: true,
   }),
   signatureCase('meta', source('whatsapp', { provider: 'meta' }), ['app-secret-current', 'app-secret-previous'], 'X-Hub-Signature-256'),
   signatureCase('github', source('github', { provider: 'github' }), ['gh-current', 'gh-previous'], 'X-Hub-Signature-256'),
