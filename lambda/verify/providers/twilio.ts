@@ -61,23 +61,24 @@ function withLegacyQuery(url: string): string {
 }
 
 /**
- * The URLs to try, in the SDK's order: as received without and with the default port, then (only
- * if neither matched) as normalized by `new URL()`, also with the legacy query encoding.
+ * The URLs to try, in the SDK's order: as received without and with the default port, then as
+ * normalized by `new URL()`, also with the legacy query encoding. Lazy, and the caller stops at
+ * the first URL that matches: which form of the URL was signed is not secret (every secret is
+ * still walked for each URL, so which secret matched does not show).
  */
-function candidateStages(url: string): readonly (readonly string[])[] {
-  const received = [...new Set([withoutPort(url), withDefaultPort(url)])];
+function* candidateUrls(url: string): Generator<string> {
+  const seen = new Set<string>();
+  const fresh = (candidate: string): boolean => !seen.has(candidate) && seen.add(candidate) !== undefined;
+  for (const candidate of [withoutPort(url), withDefaultPort(url)]) if (fresh(candidate)) yield candidate;
   let normalized: string;
   try {
     normalized = new URL(url).toString();
   } catch {
-    return [received];
+    return;
   }
-  const more = new Set<string>();
   for (const candidate of [withoutPort(normalized), withDefaultPort(normalized)]) {
-    more.add(candidate).add(withLegacyQuery(candidate));
+    for (const variant of [candidate, withLegacyQuery(candidate)]) if (fresh(variant)) yield variant;
   }
-  for (const seen of received) more.delete(seen);
-  return more.size === 0 ? [received] : [received, [...more]];
 }
 
 /**
@@ -120,14 +121,10 @@ function isJson(body: Buffer): boolean {
 }
 
 function checkSignature(url: string, params: string, presented: string, secrets: readonly string[]): RejectReason | undefined {
-  for (const stage of candidateStages(url)) {
-    let problem: RejectReason | undefined = 'bad_signature';
-    for (const candidate of stage) {
-      const outcome = hmacEquals('sha1', secrets, [Buffer.from(candidate + params, 'utf8')], [presented], 'base64');
-      if (outcome === 'malformed_signature') return outcome;
-      if (outcome === undefined) problem = undefined;
-    }
-    if (problem === undefined) return undefined;
+  for (const candidate of candidateUrls(url)) {
+    const problem = hmacEquals('sha1', secrets, [Buffer.from(candidate + params, 'utf8')], [presented], 'base64');
+    // A malformed signature is malformed against every URL.
+    if (problem !== 'bad_signature') return problem;
   }
   return 'bad_signature';
 }
