@@ -57,7 +57,12 @@ function withDefaultPort(url: string): string {
 function withLegacyQuery(url: string): string {
   const start = url.indexOf('?');
   if (start === -1 || start === url.length - 1) return url;
-  return `${url.slice(0, start)}?${stringifyLegacyQuery(parseLegacyQuery(url.slice(start + 1)))}`;
+  try {
+    return `${url.slice(0, start)}?${stringifyLegacyQuery(parseLegacyQuery(url.slice(start + 1)))}`;
+  } catch {
+    // querystring.escape throws on lone surrogates; such a URL has no legacy form to try.
+    return url;
+  }
 }
 
 /**
