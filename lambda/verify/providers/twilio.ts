@@ -72,9 +72,11 @@ function withLegacyQuery(url: string): string {
  * still walked for each URL, so which secret matched does not show).
  */
 function* candidateUrls(url: string): Generator<string> {
-  const seen = new Set<string>();
-  const fresh = (candidate: string): boolean => !seen.has(candidate) && seen.add(candidate) !== undefined;
-  for (const candidate of [withoutPort(url), withDefaultPort(url)]) if (fresh(candidate)) yield candidate;
+  const tried = new Set<string>();
+  for (const candidate of [withoutPort(url), withDefaultPort(url)]) {
+    if (!tried.has(candidate)) yield candidate;
+    tried.add(candidate);
+  }
   let normalized: string;
   try {
     normalized = new URL(url).toString();
@@ -82,7 +84,10 @@ function* candidateUrls(url: string): Generator<string> {
     return;
   }
   for (const candidate of [withoutPort(normalized), withDefaultPort(normalized)]) {
-    for (const variant of [candidate, withLegacyQuery(candidate)]) if (fresh(variant)) yield variant;
+    for (const variant of [candidate, withLegacyQuery(candidate)]) {
+      if (!tried.has(variant)) yield variant;
+      tried.add(variant);
+    }
   }
 }
 
