@@ -159,6 +159,14 @@ describe('Twilio form parameters', () => {
     expect(outcome(verifyWebhook({ ...req, body: Buffer.from('Body=pay+90&To=%2B1') }, ctx))).toBe('bad_signature');
   });
 
+  it('signs for publicUrl when the source has one, as the verifier checks it', () => {
+    const proxied: NamedSource = { ...twilio, publicUrl: 'https://hooks.example.com/webhooks/twilio' };
+    const out = signRequest(proxied, 'auth-token', Buffer.from('Body=hi'), { now: NOW, url: 'http://localhost:3000/webhooks/twilio?x=1' });
+    const req = request(Buffer.from('Body=hi'), out.headers, out.url);
+    expect(outcome(verifyWebhook(req, context(proxied, ['auth-token'])))).toBe('accepted');
+    expect(outcome(verifyWebhook(req, ctx))).toBe('bad_signature');
+  });
+
   it('refuses a JSON-signed URL whose bodySHA256 is not a SHA-256', () => {
     const req = signed(twilio, 'auth-token', Buffer.from('{"a":1}'));
     const url = req.url.replace(/bodySHA256=[0-9a-f]+/, 'bodySHA256=zz');
