@@ -16,6 +16,8 @@ export interface RawRequest {
   readonly rawHeaders: readonly string[];
   readonly body: Buffer;
   readonly sourceIp: string;
+  /** The local server's port (API Gateway adds `X-Forwarded-Port`). */
+  readonly serverPort: number;
 }
 
 /** The API Gateway stage local mode pretends to be. */
@@ -74,7 +76,19 @@ export function proxyQuery(search: string): {
 /** Builds the REST API proxy event for a request routed to `/webhooks/{source}`. */
 export function toProxyEvent(request: RawRequest, source: string, now: number = Date.now()): APIGatewayProxyEvent {
   const url = new URL(request.url, 'http://localhost');
-  const { headers, multiValueHeaders } = proxyHeaders(request.rawHeaders);
+  // API Gateway sets these (appending to a sent X-Forwarded-For, replacing port and proto);
+  // proto says http here so URL-signing schemes match the local URL.
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i] as string;
+    if (!/^x-forwarded-(port|proto)$/i.test(name)) kept.push(name, request.rawHeaders[i + 1] as string);
+  }
+  const { headers, multiValueHeaders } = proxyHeaders([
+    ...kept,
+    'X-Forwarded-For', request.sourceIp,
+    'X-Forwarded-Port', String(request.serverPort),
+    'X-Forwarded-Proto', 'http',
+  ]);
   const host = Object.entries(headers).find(([k]) => k.toLowerCase() === 'host')?.[1] ?? '127.0.0.1';
   const userAgent = Object.entries(headers).find(([k]) => k.toLowerCase() === 'user-agent')?.[1] ?? null;
   const requestId = randomUUID();

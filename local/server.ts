@@ -108,7 +108,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     const body = await readBody(req, maxBody);
     if (body === undefined) return sendJson(res, 413, { message: 'Request Too Long' }, { connection: 'close' });
     const event = toProxyEvent(
-      { method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
+      { method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', serverPort: req.socket.localPort ?? 0 },
       source,
     );
     try {
