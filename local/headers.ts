@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { NamedSource } from '../lambda/config/types';
 
 /**
@@ -20,7 +19,6 @@ export const SAFE_HEADERS: readonly string[] = [
   'webhook-id',
   'svix-id',
   'i-twilio-idempotency-token',
-  'x-zoho-webhook-id',
 ];
 
 /** The safe subset of `headers`, names lower-cased; a `hmac` source's `idHeader` is kept too. */
@@ -41,35 +39,31 @@ export function safeHeaders(headers: Readonly<Record<string, string | undefined>
 /**
  * Local stand-in for headers travelling with the message (the queue message carries metadata
  * only; see docs/local.md): the local API notes the safe headers of each request under its
- * source and body hash before the verifier runs, and the sink reads them back by the body it
- * processes. Bounded; the oldest entries go first.
+ * dedupe key before the verifier runs, and the local processor reads them back by the dedupe
+ * key of the message it opens. The first request of an event wins (later copies are
+ * duplicates); a request the verifier did not accept is forgotten. Bounded, oldest out first.
  */
 export class HeaderJournal {
   private readonly entries = new Map<string, Record<string, string>>();
 
   constructor(private readonly capacity = 10_000) {}
 
-  private static key(source: string, body: Buffer): string {
-    return `${source}:${createHash('sha256').update(body).digest('hex')}`;
-  }
-
-  /** Notes the headers of a request; returns a function that forgets them if still current. */
-  note(source: string, body: Buffer, headers: Record<string, string>): () => void {
-    const key = HeaderJournal.key(source, body);
-    this.entries.delete(key);
-    this.entries.set(key, headers);
+  /** Notes the headers of a request; returns a function that forgets them if this call noted them. */
+  note(dedupeKey: string, headers: Record<string, string>): () => void {
+    if (this.entries.has(dedupeKey)) return () => undefined;
+    this.entries.set(dedupeKey, headers);
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
       this.entries.delete(oldest);
     }
     return () => {
-      if (this.entries.get(key) === headers) this.entries.delete(key);
+      if (this.entries.get(dedupeKey) === headers) this.entries.delete(dedupeKey);
     };
   }
 
-  /** The headers noted for this body, or none. */
-  find(source: string, body: Buffer): Record<string, string> {
-    return this.entries.get(HeaderJournal.key(source, body)) ?? {};
+  /** The headers noted for this dedupe key, or none. */
+  find(dedupeKey: string): Record<string, string> {
+    return this.entries.get(dedupeKey) ?? {};
   }
 }

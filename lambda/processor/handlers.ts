@@ -59,6 +59,8 @@ export type HandlerTable = Readonly<Record<string, SourceHandlers>>;
 
 /** A handler table ready for routing. */
 export interface Handlers {
+  /** The table it was defined from (local mode re-defines it with the sink as fallback). */
+  readonly table: HandlerTable;
   /** The handler for an event, most specific first: source+type, source+`*`, `*`+type, `*`+`*`, fallback. */
   resolve(source: string, eventType: string | undefined): EventHandler;
 }
@@ -105,6 +107,7 @@ function lookup<V>(table: Readonly<Record<string, V>> | undefined, key: string |
 export function defineHandlers(table: HandlerTable, options: DefineHandlersOptions = {}): Handlers {
   const fallback = options.fallback ?? logMetadata;
   return {
+    table,
     resolve(source, eventType) {
       const forSource = lookup(table, source);
       const any = lookup(table, '*');
