@@ -10,7 +10,7 @@ import { apiEvent, captureOutput, failNext, harness, type Harness, telemetry, TO
 
 const SOURCES = [
   'accept', 'base64', 'dup', 'conc', 'expired', 'sqsfail', 'kmsfail', 'dynfail', 'crash', 'lease', 'large',
-  's3fail', 'limit', 'reject', 'telemetry', 'secretsfail', 'updatefail',
+  's3fail', 'limit', 'reject', 'telemetry', 'secretsfail', 'updatefail', 'kmsbudget',
 ];
 
 let stack: LocalStack;
@@ -298,6 +298,18 @@ describe('verifier handler on the emulators', () => {
 
     expect(json(response.body).status).toBe('accepted');
     expect(messages).toHaveLength(1);
+  });
+
+  it('calls KMS once for 100 distinct events of a warm verifier (data keys are cached per source)', async () => {
+    const h = make(stack, tokenSource('kmsbudget'));
+
+    for (let batch = 0; batch < 5; batch += 1) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => h.handler(apiEvent({ body: `{"n":${batch * 20 + i}}` }), lambdaContext())));
+    }
+    const { messages } = await h.drain();
+
+    expect(messages).toHaveLength(100);
+    expect(h.kms.calls.generateDataKey + h.kms.calls.encrypt).toBe(1);
   });
 
   it('writes logs and metrics with metadata only: no body bytes, no secret, no token value, dimensions {service, source}', async () => {
