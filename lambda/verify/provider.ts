@@ -1,4 +1,5 @@
-import type { Verification, VerifyContext, WebhookRequest } from './types';
+import type { NamedSource } from '../config/types';
+import type { SignedRequest, SignOptions, Verification, VerifyContext, WebhookRequest } from './types';
 
 /**
  * One provider's signature scheme. Each lives in its own file under `providers/` and is
@@ -9,4 +10,6 @@ export interface ProviderStrategy {
   readonly methods: readonly string[];
   /** Verifies the exact bytes received. Must never throw, whatever the input. */
   verify(request: WebhookRequest, context: VerifyContext): Verification;
+  /** Signs a request the way the provider does (tests, `npm run send`, benchmarks). */
+  sign(source: NamedSource, secret: string, body: Buffer, options: SignOptions): SignedRequest;
 }

@@ -53,3 +53,23 @@ export interface VerifyContext {
   /** Current time in milliseconds since the epoch (injected: tests pass a fixed clock). */
   readonly now: number;
 }
+
+/** Options of a signer (`signRequest` and each strategy's `sign`). */
+export interface SignOptions {
+  /** The signing time in milliseconds since the epoch (timestamped schemes put it in a header). */
+  readonly now: number;
+  /** The URL the request will be sent to (URL-signing schemes sign it). */
+  readonly url: string;
+  /** The provider's delivery id, put in the id header of schemes that have one. */
+  readonly eventId?: string;
+  /** HTTP method. @default 'POST' (Meta: 'GET' signs a subscription handshake) */
+  readonly method?: string;
+}
+
+/** What a signer produces: where to send the body and which headers to send with it. */
+export interface SignedRequest {
+  /** The URL to call (may differ from the given one: Twilio JSON adds `bodySHA256`, token query adds the token). */
+  readonly url: string;
+  /** Headers to send, in the provider's own case. */
+  readonly headers: Record<string, string>;
+}

@@ -3,6 +3,7 @@ import { safeEqualText } from '../compare';
 import { header } from '../headers';
 import type { ProviderStrategy } from '../provider';
 import type { Verification } from '../types';
+import { withQueryParam } from '../url';
 
 function tokenFromBody(body: Buffer, field: string): string | undefined {
   // Parsing is safe here: a token scheme signs nothing, the bytes stay untouched for the queue.
@@ -42,5 +43,11 @@ export const token: ProviderStrategy = {
     for (const secret of secrets.secrets) matched = safeEqualText(presented, secret) || matched;
     if (!matched) return { kind: 'rejected', reason: 'bad_token' };
     return { kind: 'accepted', dedupeKey: bodyKey(source.name, request.body) };
+  },
+  /** A header or query token is added; a `bodyField` token must already be in the body (the caller's job). */
+  sign(source, secret, _body, { url }) {
+    if (source.header !== undefined) return { url, headers: { [source.header]: secret } };
+    if (source.query !== undefined) return { url: withQueryParam(url, source.query, secret), headers: {} };
+    return { url, headers: {} };
   },
 };

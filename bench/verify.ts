@@ -1,0 +1,158 @@
+/**
+ * How much verification costs on top of the HMAC every scheme must compute anyway: for each
+ * provider and two body sizes, `verifyWebhook` against a bare `createHmac(alg, key).update(body)
+ * .digest()` over the same bytes, measured interleaved in the same run so that both see the same
+ * machine state. Run alone with `npx tsx bench/verify.ts`.
+ */
+import { createHmac } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { NamedSource } from '../lambda/config/types';
+import { verifyWebhook } from '../lambda/verify';
+import type { HashAlgorithm } from '../lambda/verify/hmac';
+import { signRequest } from '../lambda/verify/sign';
+import type { VerifyContext, WebhookRequest } from '../lambda/verify/types';
+
+/** One measured case. Times are medians of per-call microseconds. */
+export interface Row {
+  readonly provider: string;
+  readonly bytes: number;
+  readonly verifyMicros: number;
+  readonly hmacMicros: number;
+  /** Median over rounds of verify / bare HMAC, each pair measured back to back. */
+  readonly ratio: number;
+  readonly note?: string;
+}
+
+interface Case {
+  readonly label: string;
+  readonly source: NamedSource;
+  readonly secret: string;
+  /** The key and algorithm of the bare HMAC it is compared with. */
+  readonly key: string | Buffer;
+  readonly algorithm: HashAlgorithm;
+  readonly body: (bytes: number) => Buffer;
+  readonly eventId?: string;
+  readonly note?: string;
+}
+
+/** A JSON event of about `bytes` bytes carrying the ids Stripe and Slack dedupe on. */
+function jsonBody(bytes: number): Buffer {
+  const head = '{"id":"evt_bench","event_id":"Ev_bench","type":"event_callback","event":{"type":"message"},"data":"';
+  return Buffer.from(`${head}${'x'.repeat(Math.max(0, bytes - head.length - 2))}"}`, 'utf8');
+}
+
+/** A form of about `bytes` bytes, as Twilio posts. */
+function formBody(bytes: number): Buffer {
+  const head = 'AccountSid=AC123&From=%2B15550001111&To=%2B15550002222&Body=';
+  return Buffer.from(`${head}${'x'.repeat(Math.max(0, bytes - head.length))}`, 'utf8');
+}
+
+const STANDARD_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+const CASES: readonly Case[] = [
+  { label: 'stripe', source: { name: 'stripe', provider: 'stripe' }, secret: 'whsec_bench', key: 'whsec_bench', algorithm: 'sha256', body: jsonBody, note: 'parses the JSON body for the event id' },
+  { label: 'twilio (json)', source: { name: 'twilio', provider: 'twilio' }, secret: 'token', key: 'token', algorithm: 'sha1', body: jsonBody, eventId: 'idem-1', note: 'SHA-256 of the body for bodySHA256, HMAC-SHA1 over the URL' },
+  { label: 'twilio (form)', source: { name: 'twilio', provider: 'twilio' }, secret: 'token', key: 'token', algorithm: 'sha1', body: formBody, eventId: 'idem-1', note: 'decodes and sorts the form parameters' },
+  { label: 'meta', source: { name: 'whatsapp', provider: 'meta' }, secret: 'app', key: 'app', algorithm: 'sha256', body: jsonBody, note: 'no delivery id: SHA-256 of the body for dedupe' },
+  { label: 'github', source: { name: 'github', provider: 'github' }, secret: 'gh', key: 'gh', algorithm: 'sha256', body: jsonBody, eventId: 'delivery-1' },
+  { label: 'shopify', source: { name: 'shopify', provider: 'shopify' }, secret: 'shp', key: 'shp', algorithm: 'sha256', body: jsonBody, eventId: 'webhook-1' },
+  { label: 'slack', source: { name: 'slack', provider: 'slack' }, secret: 'slack', key: 'slack', algorithm: 'sha256', body: jsonBody, note: 'parses the JSON body for event_id' },
+  { label: 'standard', source: { name: 'svix', provider: 'standard' }, secret: STANDARD_SECRET, key: Buffer.from(STANDARD_SECRET.slice(6), 'base64'), algorithm: 'sha256', body: jsonBody, eventId: 'msg_1' },
+  { label: 'zoho', source: { name: 'zoho', provider: 'zoho' }, secret: 'zoho', key: 'zoho', algorithm: 'sha256', body: jsonBody, note: 'no delivery id: SHA-256 of the body for dedupe' },
+  { label: 'hmac (sha256, id header)', source: { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-id' } }, secret: 'p', key: 'p', algorithm: 'sha256', body: jsonBody, eventId: 'd-1' },
+];
+
+const SIZES = [2 * 1024, 256 * 1024];
+const ROUNDS = 41;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** Microseconds per call of `run`, over one batch. */
+function timeBatch(run: () => unknown, calls: number): number {
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) run();
+  return ((performance.now() - start) * 1000) / calls;
+}
+
+function measure(benchCase: Case, bytes: number): Row {
+  const now = Date.now();
+  const body = benchCase.body(bytes);
+  const signed = signRequest(benchCase.source, benchCase.secret, body, {
+    now,
+    url: `https://hooks.example.com/webhooks/${benchCase.source.name}`,
+    ...(benchCase.eventId === undefined ? {} : { eventId: benchCase.eventId }),
+  });
+  const request: WebhookRequest = { method: 'POST', url: signed.url, headers: signed.headers, body };
+  const context: VerifyContext = { source: benchCase.source, secrets: { secrets: [benchCase.secret] }, now };
+  if (verifyWebhook(request, context).kind !== 'accepted') throw new Error(`${benchCase.label}: the signed request does not verify`);
+  const verify = () => verifyWebhook(request, context);
+  const bare = () => createHmac(benchCase.algorithm, benchCase.key).update(body).digest();
+  // About 10 ms per batch whatever the size, so that timer resolution does not matter.
+  const calls = Math.max(5, Math.round(1_000_000 / Math.max(bytes, 8 * 1024)));
+  for (let i = 0; i < 3; i++) {
+    timeBatch(verify, calls);
+    timeBatch(bare, calls);
+  }
+  const verifyTimes: number[] = [];
+  const bareTimes: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which goes first, so neither always runs on a warmer cache.
+    if (round % 2 === 0) {
+      verifyTimes.push(timeBatch(verify, calls));
+      bareTimes.push(timeBatch(bare, calls));
+    } else {
+      bareTimes.push(timeBatch(bare, calls));
+      verifyTimes.push(timeBatch(verify, calls));
+    }
+  }
+  const verifyMicros = median(verifyTimes);
+  const hmacMicros = median(bareTimes);
+  return {
+    provider: benchCase.label,
+    bytes,
+    verifyMicros,
+    hmacMicros,
+    // Paired per round: a load change on the machine moves both sides of a pair alike.
+    ratio: median(verifyTimes.map((time, i) => time / (bareTimes[i] ?? Number.NaN))),
+    ...(benchCase.note === undefined ? {} : { note: benchCase.note }),
+  };
+}
+
+/** Measures every provider at 2 KB and 256 KB. */
+export async function benchVerify(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const benchCase of CASES) {
+    for (const bytes of SIZES) {
+      rows.push(measure(benchCase, bytes));
+      // Let other work (and a caller's progress output) run between cases.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return rows;
+}
+
+/** The rows as a Markdown table. */
+export function formatRows(rows: readonly Row[]): string {
+  const lines = ['| provider | body | verify (µs) | bare HMAC (µs) | ratio | note |', '| --- | ---: | ---: | ---: | ---: | --- |'];
+  for (const row of rows) {
+    const size = row.bytes >= 1024 ? `${row.bytes / 1024} KB` : `${row.bytes} B`;
+    lines.push(`| ${row.provider} | ${size} | ${row.verifyMicros.toFixed(1)} | ${row.hmacMicros.toFixed(1)} | ${row.ratio.toFixed(2)}x | ${row.note ?? ''} |`);
+  }
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  const started = Date.now();
+  benchVerify()
+    .then((rows) => {
+      console.log(formatRows(rows));
+      console.log(`\nnode ${process.version}, ${ROUNDS} interleaved rounds per case, medians (ratio: median of paired rounds); ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    })
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

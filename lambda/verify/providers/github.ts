@@ -1,0 +1,30 @@
+import { compileTemplate, checkHeaderHmac, type HeaderHmacScheme, signHeaderHmac } from '../header-hmac';
+import { header } from '../headers';
+import { acceptedEvent, rejected } from '../outcomes';
+import type { ProviderStrategy } from '../provider';
+
+const SCHEME: HeaderHmacScheme = {
+  header: 'X-Hub-Signature-256',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  prefix: 'sha256=',
+  template: compileTemplate('{body}'),
+};
+const DELIVERY = 'X-GitHub-Delivery';
+const EVENT = 'X-GitHub-Event';
+
+/** GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; dedupe on `X-GitHub-Delivery`. */
+export const github: ProviderStrategy = {
+  methods: ['POST'],
+  verify(request, context) {
+    const problem = checkHeaderHmac(SCHEME, request, context);
+    if (problem !== undefined) return rejected(problem);
+    const { headers, body } = request;
+    return acceptedEvent(context.source.name, body, header(headers, DELIVERY), header(headers, EVENT));
+  },
+  sign(_source, secret, body, { now, url, eventId }) {
+    const headers = signHeaderHmac(SCHEME, secret, body, now);
+    if (eventId !== undefined) headers[DELIVERY] = eventId;
+    return { url, headers };
+  },
+};

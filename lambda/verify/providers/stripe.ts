@@ -1,0 +1,29 @@
+import { header } from '../headers';
+import { parseJsonObject, stringField } from '../json';
+import { acceptedEvent, rejected } from '../outcomes';
+import type { ProviderStrategy } from '../provider';
+import { checkTimestampList, signTimestampList } from '../timestamp-list';
+
+const SIGNATURE = 'Stripe-Signature';
+
+/**
+ * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`, HMAC-SHA256 of `<t>.<raw body>`
+ * with the whole `whsec_...` string as key. Every v1 is tried against every secret (Stripe sends
+ * several while an endpoint secret is being rolled); other schemes (v0) are ignored.
+ * Dedupes on the event `id`, read from the body only after the signature verified.
+ */
+export const stripe: ProviderStrategy = {
+  methods: ['POST'],
+  verify(request, context) {
+    const value = header(request.headers, SIGNATURE)?.trim();
+    if (value === undefined || value.length === 0) return rejected('missing_signature');
+    const problem = checkTimestampList(value, 'v1', request.body, context);
+    if (problem !== undefined) return rejected(problem);
+    const event = parseJsonObject(request.body);
+    return acceptedEvent(context.source.name, request.body, stringField(event, 'id'), stringField(event, 'type'));
+  },
+  /** The event id lives in the body: the caller puts it there. */
+  sign(_source, secret, body, { now, url }) {
+    return { url, headers: { [SIGNATURE]: signTimestampList('v1', secret, body, now) } };
+  },
+};
