@@ -9,7 +9,7 @@ import { createEnvelope } from '../lambda/ingest/envelope';
 import { createLocalKms, localKeyring } from '../lambda/ingest/local-kms';
 import { openMessage } from '../lambda/ingest/message';
 import { createProcessorHandler } from '../lambda/processor/handler';
-import { defineHandlers, type EventHandler, type Handlers, logMetadata, type ProcessorLogger } from '../lambda/processor/handlers';
+import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata, type ProcessorLogger } from '../lambda/processor/handlers';
 import { handlers as routes } from '../lambda/processor/routes';
 import { createLogger } from '../lambda/runtime/observability';
 import { verifyWebhook } from '../lambda/verify';
@@ -44,8 +44,8 @@ export interface LocalOptions {
   readonly port: number;
   /** Append one JSON line per event the default processor handles (docs/local.md). */
   readonly sink?: string;
-  /** The processors. @default the table in lambda/processor/routes.ts */
-  readonly handlers?: Handlers;
+  /** The processors' routes. @default the table in lambda/processor/routes.ts */
+  readonly routes?: HandlerTable;
   /** Work queue visibility timeout. @default 6x each source's processor timeout, as the stack sets */
   readonly visibilityTimeoutSeconds?: number;
   /** Long-poll wait of the pollers. @default 20 */
@@ -83,16 +83,16 @@ async function checkSink(file: string): Promise<void> {
   }
 }
 
-/** The processors to run: the given ones, or routes.ts with the sink (or the log) as fallback. */
+/** The processors to run: the routes, with the default handler writing the sink when asked. */
 function processors(options: LocalOptions): Handlers {
-  if (options.handlers !== undefined) return options.handlers;
-  if (options.sink === undefined) return routes;
+  const table = options.routes ?? routes.table;
+  if (options.sink === undefined) return defineHandlers(table);
   const sink = createSinkHandler(options.sink);
   const fallback: EventHandler = async (event, context) => {
     await sink(event, context);
     await logMetadata(event, context);
   };
-  return defineHandlers(routes.table, { fallback });
+  return defineHandlers(table, { fallback });
 }
 
 /**
