@@ -59,9 +59,10 @@ export interface DedupeOptions {
 
 /**
  * Shortest lease written. Powertools writes no lease at all when the remaining time is 0, and an
- * in-progress record without a lease blocks its key until the record expires (days).
+ * in-progress record without a lease blocks its key until the record expires (days). Any positive
+ * value will do: the invocation cannot outlive its remaining time, so neither can its work.
  */
-export const MIN_LEASE_MS = 1000;
+export const MIN_LEASE_MS = 100;
 
 interface KeyPayload {
   readonly dedupeKey: string;
