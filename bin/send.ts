@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { namedSources } from '../lambda/config/validate';
 import { loadLocalConfig, parseSendArgs, runMain, UsageError } from '../local/cli';
 import { sampleRequest } from '../local/samples';
-import { signRequest } from '../local/sign';
+import { signRequest } from '../lambda/verify/sign';
 
 runMain(async () => {
   const options = parseSendArgs(process.argv.slice(2));
@@ -28,7 +28,7 @@ runMain(async () => {
   const body = options.file !== undefined ? await readFile(options.file) : sample.body;
   const target = `${options.url.replace(/\/+$/, '')}/webhooks/${encodeURIComponent(source.name)}`;
   const signed = signRequest(source, secret, body, { now, url: target, ...(sample.eventId !== undefined ? { eventId: sample.eventId } : {}) });
-  const headers: Record<string, string> = { ...signed.headers };
+  const headers: Record<string, string> = { ...(sample.headers ?? {}), ...signed.headers };
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = sample.contentType;
 
   const response = await fetch(signed.url, { method: 'POST', headers, body });

@@ -33,8 +33,11 @@ import { UsageError } from './cli';
  * | SQS event source mapping              | local/poller.ts, one per source                |
  */
 
-/** Verifier timeout locally; the dedupe lease is sized from the context's remaining time. */
-export const VERIFIER_TIMEOUT_MS = 10_000;
+/**
+ * The verifier's timeout, as the stack sets it (15 s, under API Gateway's 29 s); the dedupe
+ * lease is sized from the context's remaining time.
+ */
+export const VERIFIER_TIMEOUT_MS = 15_000;
 
 /** Options of {@link startLocal}. */
 export interface LocalOptions {
