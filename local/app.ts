@@ -9,9 +9,9 @@ import { createEnvelope } from '../lambda/ingest/envelope';
 import { createLocalKms, localKeyring } from '../lambda/ingest/local-kms';
 import { openMessage } from '../lambda/ingest/message';
 import { createProcessorHandler } from '../lambda/processor/handler';
-import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata, type ProcessorLogger } from '../lambda/processor/handlers';
+import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata } from '../lambda/processor/handlers';
 import { handlers as routes } from '../lambda/processor/routes';
-import { createLogger } from '../lambda/runtime/observability';
+import { createLogger, type IngestLogger } from '../lambda/runtime/observability';
 import { verifyWebhook } from '../lambda/verify';
 import { createLocalVerifier } from '../lambda/verifier/local';
 import { rawBody, requestHeaders, requestUrl } from '../lambda/verifier/request';
@@ -53,8 +53,8 @@ export interface LocalOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Long-poll wait of the pollers. @default 20 */
   readonly waitTimeSeconds?: number;
-  /** Logger of the local plumbing and processors. @default Powertools Logger per source */
-  readonly logger?: (source: string) => ProcessorLogger;
+  /** Logger of each source's verifier and processor, and of the plumbing (`local`). @default a Powertools Logger per source */
+  readonly logger?: (source: string) => IngestLogger;
 }
 
 /** A running local hookgate. */
@@ -162,6 +162,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         endpoints: stack.endpoints,
         resources: stack.resources,
         envelope,
+        logger,
         ...(options.config.dedupeTtlDays !== undefined ? { dedupeTtlDays: options.config.dedupeTtlDays } : {}),
       });
       closers.push(() => verifier.close());
