@@ -184,7 +184,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
           batchSize: source.batchSize ?? 10,
           functionTimeoutMs: (source.processorTimeoutSeconds ?? 30) * 1000,
           ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
-          onError: (what, name) => plumbing.warn('local poller: batch left for retry', { source: source.name, what, error: name }),
+          // invoke: the batch stays for retry; receive/delete: the queue was unreachable.
+          onError: (what, name) => plumbing.warn(`local poller: ${what} failed`, { source: source.name, error: name }),
         }),
       );
     }
