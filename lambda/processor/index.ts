@@ -1,4 +1,4 @@
-import { KmsKeyringNode } from '@aws-crypto/client-node';
+import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { NamedSource } from '../config/types';
@@ -23,7 +23,9 @@ function required(name: string): string {
 
 const source = JSON.parse(required(ENV.source)) as NamedSource;
 const bucket = required(ENV.payloadBucket);
-const envelope = createEnvelope(new KmsKeyringNode({ generatorKeyId: required(ENV.keyArn) }));
+// cacheClients: one KMS client per region for the process, as in the verifier.
+const keyring = new KmsKeyringNode({ generatorKeyId: required(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });
+const envelope = createEnvelope(keyring);
 const s3 = new S3Client({});
 const metrics = createMetrics(source.name);
 
