@@ -1,0 +1,58 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Envelope } from './envelope';
+import { PayloadStoreError, QueueError } from './errors';
+import { messageAttributes, type MessageMetadata, messageSize, payloadKey, type PayloadLocation, SQS_MAX_MESSAGE_BYTES } from './message';
+
+/** Where sealed messages go. */
+export interface EnqueueDeps {
+  readonly envelope: Envelope;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly queueUrl: string;
+  readonly bucket: string;
+  /**
+   * Largest message sent inline; bigger ones go to S3. Must not exceed the queue's
+   * MaximumMessageSize (the stack and the emulators set 1 MiB).
+   * @default 1048576 (SQS maximum)
+   */
+  readonly maxMessageBytes?: number;
+}
+
+/** What was sent, for logs and tests. */
+export interface Enqueued {
+  readonly messageId: string;
+  readonly payload: PayloadLocation;
+}
+
+/**
+ * Seals the body and sends one message in the format of message.ts. When the message would
+ * exceed the SQS limit, the ciphertext goes to S3 first (deterministic key, so a retry overwrites
+ * rather than leaks a second copy) and the queue gets a pointer.
+ * Throws EncryptionError, PayloadStoreError or QueueError; the caller deletes the dedupe record.
+ */
+export async function enqueue(meta: MessageMetadata, body: Buffer, deps: EnqueueDeps): Promise<Enqueued> {
+  const ciphertext = await deps.envelope.seal(body, { source: meta.source, dedupeKey: meta.dedupeKey });
+  const inlineBody = ciphertext.toString('base64');
+  const inlineAttributes = messageAttributes(meta, 'inline');
+  let payload: PayloadLocation = 'inline';
+  let messageBody = inlineBody;
+  let attributes = inlineAttributes;
+  if (messageSize(inlineBody, inlineAttributes) > (deps.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES)) {
+    const key = payloadKey(meta.source, meta.dedupeKey);
+    try {
+      await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: ciphertext, ContentType: 'application/octet-stream' }));
+    } catch (err) {
+      throw new PayloadStoreError({ cause: err });
+    }
+    payload = 's3';
+    messageBody = JSON.stringify({ bucket: deps.bucket, key });
+    attributes = messageAttributes(meta, 's3');
+  }
+  try {
+    const sent = await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: messageBody, MessageAttributes: attributes }));
+    return { messageId: sent.MessageId ?? '', payload };
+  } catch (err) {
+    throw new QueueError({ cause: err });
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The developer-facing API of a processor: one function per source and event type, written
+ * against a decrypted {@link WebhookEvent}. Delivery is at-least-once: a rare re-enqueue (a
+ * verifier crash after SQS accepted the message, a processor timeout, a retry after a partial
+ * failure) hands the same event to a handler again, so every handler must be idempotent on
+ * `dedupeKey` (for example a conditional write keyed by it before any side effect).
+ */
+
+/** A minimal structured logger; Powertools' Logger fits it. Attributes must never hold a body. */
+export interface ProcessorLogger {
+  info(message: string, attributes: LogFields): void;
+  warn(message: string, attributes: LogFields): void;
+  error(message: string, attributes: LogFields): void;
+}
+
+/** Structured log fields: metadata only (names, ids, counts), never payload content. */
+export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** One verified, decrypted webhook as a processor sees it. */
+export interface WebhookEvent {
+  /** The source name (the URL path segment it was received on). */
+  readonly source: string;
+  /** `<source>:<provider id>` or `<source>:sha256:<hex>`: the key handlers must be idempotent on. */
+  readonly dedupeKey: string;
+  /** The provider's event or delivery id, when it sent one. */
+  readonly eventId?: string;
+  /** The provider's event type, when it sent one (routes to the matching handler). */
+  readonly eventType?: string;
+  /** When the verifier accepted the request (ISO 8601). */
+  readonly receivedAt: string;
+  /** A safe subset of the request headers (content type, provider event and delivery ids; never signatures or tokens). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The exact bytes the provider sent. */
+  readonly body: Buffer;
+  /** The body parsed as JSON (parsed on first call, then cached). Throws on a non-JSON body. */
+  json<T = unknown>(): T;
+  /** The body parsed as `application/x-www-form-urlencoded` (Twilio). */
+  form(): URLSearchParams;
+}
+
+/** What a handler gets besides the event. */
+export interface HandlerContext {
+  readonly logger: ProcessorLogger;
+  /** How many times SQS has delivered this message (1 on the first delivery). */
+  readonly attempt: number;
+}
+
+/**
+ * Handles one event. Resolving means done (the message is deleted); throwing means retry (the
+ * message reappears after the visibility timeout and moves to the DLQ after maxReceiveCount).
+ */
+export type EventHandler = (event: WebhookEvent, context: HandlerContext) => Promise<void> | void;
+
+/** Handlers of one source, by event type; `'*'` catches the types not listed. */
+export type SourceHandlers = Readonly<Record<string, EventHandler>>;
+
+/** Handlers by source name; a `'*'` source catches the sources not listed. */
+export type HandlerTable = Readonly<Record<string, SourceHandlers>>;
+
+/** A handler table ready for routing. */
+export interface Handlers {
+  /** The table it was defined from (local mode re-defines it with the sink as fallback). */
+  readonly table: HandlerTable;
+  /** The handler for an event, most specific first: source+type, source+`*`, `*`+type, `*`+`*`, fallback. */
+  resolve(source: string, eventType: string | undefined): EventHandler;
+}
+
+/** Options of {@link defineHandlers}. */
+export interface DefineHandlersOptions {
+  /** Runs when no entry of the table matches. @default {@link logMetadata} */
+  readonly fallback?: EventHandler;
+}
+
+/**
+ * The default handler: logs the event's metadata (source, ids, type, size) and never its body
+ * or headers, so an unrouted event leaves a trace without putting PHI in the logs.
+ */
+export const logMetadata: EventHandler = (event, { logger }) => {
+  logger.info('webhook processed', {
+    source: event.source,
+    eventId: event.eventId,
+    dedupeKey: event.dedupeKey,
+    eventType: event.eventType,
+    size: event.body.length,
+  });
+};
+
+function lookup<V>(table: Readonly<Record<string, V>> | undefined, key: string | undefined): V | undefined {
+  // Own properties only: an event type such as `constructor` must not reach Object.prototype.
+  if (table === undefined || key === undefined || !Object.prototype.hasOwnProperty.call(table, key)) return undefined;
+  return table[key];
+}
+
+/**
+ * Declares the processors of a deployment.
+ *
+ * @example
+ * ```ts
+ * export const handlers = defineHandlers({
+ *   stripe: {
+ *     'payment_intent.succeeded': async (event) => recordPayment(event.dedupeKey, event.json<Stripe.Event>()),
+ *     '*': logMetadata,
+ *   },
+ * });
+ * ```
+ */
+export function defineHandlers(table: HandlerTable, options: DefineHandlersOptions = {}): Handlers {
+  const fallback = options.fallback ?? logMetadata;
+  return {
+    table,
+    resolve(source, eventType) {
+      const forSource = lookup(table, source);
+      const any = lookup(table, '*');
+      return (
+        lookup(forSource, eventType) ??
+        lookup(forSource, '*') ??
+        lookup(any, eventType) ??
+        lookup(any, '*') ??
+        fallback
+      );
+    },
+  };
+}

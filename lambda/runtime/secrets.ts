@@ -1,0 +1,89 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { NamedSource, SourceSecrets } from '../config/types';
+import { SecretsError } from '../ingest/errors';
+
+/** Loads a source's secret values; called per request, cached by the implementation. */
+export interface SecretsLoader {
+  (): Promise<SourceSecrets>;
+  /**
+   * Re-reads the secrets bypassing the cache, at most once per interval; `undefined` when it
+   * declines. The verifier calls it after a signature failure, so a rotated secret verifies at
+   * once instead of after the cache's maxAge.
+   */
+  refresh?: () => Promise<SourceSecrets | undefined>;
+}
+
+/**
+ * Parses a Secrets Manager value: one secret as a plain string, or JSON
+ * `{"secrets": ["new", "old"], "verifyToken": "..."}`. Throws SecretsError (never echoing the value).
+ */
+export function parseSecretValue(value: string): SourceSecrets {
+  const trimmed = value.trim();
+  if (trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new SecretsError();
+    }
+    const { secrets, verifyToken } = (parsed ?? {}) as { secrets?: unknown; verifyToken?: unknown };
+    const valid =
+      Array.isArray(secrets) &&
+      secrets.length > 0 &&
+      secrets.every((s): s is string => typeof s === 'string' && s.length > 0) &&
+      (verifyToken === undefined || typeof verifyToken === 'string');
+    if (!valid) throw new SecretsError();
+    return verifyToken === undefined ? { secrets } : { secrets, verifyToken };
+  }
+  if (trimmed.length === 0) throw new SecretsError();
+  return { secrets: [trimmed] };
+}
+
+/** Secrets held inline in a local config. */
+export function inlineSecrets(secrets: SourceSecrets): SecretsLoader {
+  return async () => secrets;
+}
+
+/**
+ * Secrets read from Secrets Manager by `source.secretName`, cached in the process for `maxAgeSeconds`
+ * (Powertools parameters). A rotated secret is picked up within that time; put the new value
+ * first in the list so both verify meanwhile.
+ */
+export function secretsManagerSecrets(
+  source: NamedSource,
+  options: {
+    readonly client?: SecretsManagerClient;
+    /** @default 300 */
+    readonly maxAgeSeconds?: number;
+    /** Least time between forced re-reads, so bad signatures cannot hammer Secrets Manager. @default 30 */
+    readonly refreshIntervalSeconds?: number;
+    /** @default Date.now */
+    readonly clock?: () => number;
+  } = {},
+): SecretsLoader {
+  const name = source.secretName;
+  if (name === undefined) throw new SecretsError();
+  const provider = new SecretsProvider(options.client === undefined ? {} : { awsSdkV3Client: options.client });
+  const maxAge = options.maxAgeSeconds ?? 300;
+  const interval = (options.refreshIntervalSeconds ?? 30) * 1000;
+  const clock = options.clock ?? Date.now;
+  let lastForced = Number.NEGATIVE_INFINITY;
+  const read = async (forceFetch: boolean): Promise<SourceSecrets> => {
+    let value: string | Uint8Array | undefined;
+    try {
+      value = await provider.get(name, { maxAge, forceFetch });
+    } catch (err) {
+      throw new SecretsError({ cause: err });
+    }
+    if (value === undefined) throw new SecretsError();
+    return parseSecretValue(typeof value === 'string' ? value : Buffer.from(value).toString('utf8'));
+  };
+  return Object.assign(() => read(false), {
+    async refresh(): Promise<SourceSecrets | undefined> {
+      if (clock() - lastForced < interval) return undefined;
+      lastForced = clock();
+      return read(true);
+    },
+  });
+}

@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+
+/**
+ * Embedded emulators for the local mode and the end-to-end tests: dynalite (DynamoDB) in this
+ * process, fauxqs (SQS and S3) in a child process. Both listen on 127.0.0.1 on a free port and
+ * are reached through the real AWS SDK v3 clients with an `endpoint` override.
+ */
+
+/** Region and dummy credentials for emulator clients; nothing here reaches AWS. */
+const LOCAL_CLIENT = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  maxAttempts: 1,
+} as const;
+
+export interface Endpoints {
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly s3: string;
+}
+
+/** Client configurations pointed at the emulators. */
+export function localClients(endpoints: Endpoints): {
+  dynamodb: DynamoDBClientConfig;
+  sqs: SQSClientConfig;
+  s3: S3ClientConfig;
+} {
+  return {
+    dynamodb: { ...LOCAL_CLIENT, endpoint: endpoints.dynamodb },
+    sqs: { ...LOCAL_CLIENT, endpoint: endpoints.sqs },
+    s3: { ...LOCAL_CLIENT, endpoint: endpoints.s3, forcePathStyle: true },
+  };
+}
+
+export interface Emulator {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts dynalite in this process on a free loopback port. */
+export async function startDynamo(): Promise<Emulator> {
+  // dynalite has no type definitions; its factory returns a node http.Server.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS package without types
+  const dynalite = require('dynalite') as (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => import('node:http').Server;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Starts fauxqs (SQS and S3) in a child process on a free loopback port. */
+export async function startFauxqs(): Promise<Emulator> {
+  const child = spawn(process.execPath, [join(__dirname, 'fauxqs-server.mjs')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const first = await Promise.race([
+    once(lines, 'line').then(([line]) => line as string),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`fauxqs exited with code ${String(code)} before it was ready`);
+    }),
+  ]);
+  const { port } = JSON.parse(first) as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface LocalQueues {
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+}
+
+export interface LocalResources {
+  readonly tableName: string;
+  readonly bucket: string;
+  /** Work queue and DLQ per source name. */
+  readonly queues: Readonly<Record<string, LocalQueues>>;
+}
+
+export interface ResourceOptions {
+  /** Sources with their processor settings. */
+  readonly sources: readonly { readonly name: string; readonly maxReceiveCount?: number; readonly processorTimeoutSeconds?: number }[];
+  /** Visibility timeout of the work queues, seconds. @default 6x the processor timeout (30 s) */
+  readonly visibilityTimeoutSeconds?: number;
+}
+
+/**
+ * Creates what the stack would create: the dedupe table, the payload bucket, and per source a
+ * work queue whose redrive policy moves a message to its DLQ after maxReceiveCount receives.
+ */
+export async function createResources(endpoints: Endpoints, options: ResourceOptions): Promise<LocalResources> {
+  const clients = localClients(endpoints);
+  const dynamodb = new DynamoDBClient(clients.dynamodb);
+  const sqs = new SQSClient(clients.sqs);
+  const s3 = new S3Client(clients.s3);
+  try {
+    const tableName = 'hookgate-dedupe';
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      }),
+    );
+    const bucket = 'hookgate-payloads';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const queues: Record<string, LocalQueues> = {};
+    for (const source of options.sources) {
+      const dlq = await sqs.send(
+        new CreateQueueCommand({ QueueName: `hookgate-${source.name}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 86_400) } }),
+      );
+      const dlqUrl = dlq.QueueUrl as string;
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+      const visibility = options.visibilityTimeoutSeconds ?? 6 * (source.processorTimeoutSeconds ?? 30);
+      const queue = await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `hookgate-${source.name}`,
+          Attributes: {
+            VisibilityTimeout: String(visibility),
+            MaximumMessageSize: String(1024 * 1024),
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: Attributes?.QueueArn,
+              maxReceiveCount: source.maxReceiveCount ?? 5,
+            }),
+          },
+        }),
+      );
+      queues[source.name] = { queueUrl: queue.QueueUrl as string, dlqUrl };
+    }
+    return { tableName, bucket, queues };
+  } finally {
+    dynamodb.destroy();
+    sqs.destroy();
+    s3.destroy();
+  }
+}
+
+export interface LocalStack {
+  readonly endpoints: Endpoints;
+  readonly resources: LocalResources;
+  stop(): Promise<void>;
+}
+
+/** Starts both emulators and creates the resources. */
+export async function startLocalStack(options: ResourceOptions): Promise<LocalStack> {
+  const [dynamo, fauxqs] = await Promise.all([startDynamo(), startFauxqs()]);
+  const endpoints = { dynamodb: dynamo.endpoint, sqs: fauxqs.endpoint, s3: fauxqs.endpoint };
+  try {
+    const resources = await createResources(endpoints, options);
+    return { endpoints, resources, stop: async () => void (await Promise.all([dynamo.stop(), fauxqs.stop()])) };
+  } catch (err) {
+    await Promise.all([dynamo.stop(), fauxqs.stop()]);
+    throw err;
+  }
+}

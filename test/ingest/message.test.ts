@@ -1,0 +1,76 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { SQSRecord } from 'aws-lambda';
+import { createEnvelope } from '../../lambda/ingest/envelope';
+import { EnvelopeMismatchError, MessageFormatError } from '../../lambda/ingest/errors';
+import { createLocalKms, localKeyring } from '../../lambda/ingest/local-kms';
+import { type MessageMetadata, messageAttributes, messageSize, openMessage, payloadKey } from '../../lambda/ingest/message';
+
+const envelope = createEnvelope(localKeyring(createLocalKms()));
+const s3 = new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+const deps = { envelope, s3, bucket: 'payloads', source: 'orders' };
+const meta: MessageMetadata = { source: 'orders', dedupeKey: 'orders:evt_1', eventId: 'evt_1', eventType: 'order.paid', receivedAt: '2026-11-23T10:00:00.000Z' };
+const body = Buffer.from([0x00, 0xff, 0x41, 0xc3]);
+
+function record(attributes: ReturnType<typeof messageAttributes>, messageBody: string): SQSRecord {
+  return {
+    messageId: 'm',
+    receiptHandle: 'r',
+    body: messageBody,
+    attributes: {} as SQSRecord['attributes'],
+    messageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { dataType: 'String', stringValue: v.StringValue }])),
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:q',
+    awsRegion: 'us-east-1',
+  };
+}
+
+async function inline(m: MessageMetadata = meta): Promise<SQSRecord> {
+  const sealed = await envelope.seal(body, { source: m.source, dedupeKey: m.dedupeKey });
+  return record(messageAttributes(m, 'inline'), sealed.toString('base64'));
+}
+
+afterAll(() => s3.destroy());
+
+describe('message format', () => {
+  it('opens an inline message into its metadata and the exact body', async () => {
+    const opened = await openMessage(await inline(), deps);
+
+    expect(opened).toEqual({ ...meta, body });
+  });
+
+  it('refuses a message whose dedupeKey attribute was changed after sealing', async () => {
+    const tampered = await inline();
+    tampered.messageAttributes.dedupeKey = { dataType: 'String', stringValue: 'orders:evt_2' };
+
+    await expect(openMessage(tampered, deps)).rejects.toBeInstanceOf(EnvelopeMismatchError);
+  });
+
+  it("refuses a message of another source, even one sealed for that source (wrong queue)", async () => {
+    const other = await inline({ ...meta, source: 'billing', dedupeKey: 'billing:evt_1' });
+
+    await expect(openMessage(other, deps)).rejects.toBeInstanceOf(MessageFormatError);
+  });
+
+  it('refuses a pointer to another bucket or another key without fetching it', async () => {
+    const attributes = messageAttributes(meta, 's3');
+
+    await expect(openMessage(record(attributes, JSON.stringify({ bucket: 'elsewhere', key: payloadKey('orders', meta.dedupeKey) })), deps)).rejects.toBeInstanceOf(MessageFormatError);
+    await expect(openMessage(record(attributes, JSON.stringify({ bucket: 'payloads', key: 'orders/other' })), deps)).rejects.toBeInstanceOf(MessageFormatError);
+  });
+
+  it('refuses records that are not hookgate messages', async () => {
+    const plain = record({}, 'hello');
+
+    await expect(openMessage(plain, deps)).rejects.toBeInstanceOf(MessageFormatError);
+  });
+
+  it('keeps metadata attributes within what SQS accepts and counts their bytes in the message size', () => {
+    const attributes = messageAttributes({ ...meta, eventId: `bad\u0000id${'x'.repeat(400)}` }, 'inline');
+
+    expect(attributes.eventId?.StringValue).toMatch(/^bad\?idx+$/);
+    expect(attributes.eventId?.StringValue).toHaveLength(256);
+    expect(attributes.eventType?.StringValue).toBe('order.paid');
+    expect(messageSize('abc', attributes)).toBeGreaterThan(3 + 256);
+  });
+});

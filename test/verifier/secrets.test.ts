@@ -1,0 +1,100 @@
+import { SecretsManagerClient, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
+import { SecretsError } from '../../lambda/ingest/errors';
+import { secretsManagerSecrets } from '../../lambda/runtime/secrets';
+import { handler, verifierFromEnv } from '../../lambda/verifier/index';
+import { ENV } from '../../lambda/runtime/env';
+import { lambdaContext } from '../ingest/helpers';
+import { apiEvent } from './harness';
+
+/** A Secrets Manager client answered by a stub: no network, calls counted. */
+function stubbedClient(answer: () => Promise<string>): { client: SecretsManagerClient; calls: () => number } {
+  const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+  let calls = 0;
+  client.middlewareStack.add(
+    () => async () => {
+      calls += 1;
+      const output: GetSecretValueCommandOutput = { SecretString: await answer(), $metadata: {} };
+      return { output, response: {} };
+    },
+    { step: 'initialize', name: 'stub-secrets-manager' },
+  );
+  return { client, calls: () => calls };
+}
+
+describe('secrets from Secrets Manager', () => {
+  it('reads the named secret once and serves it from the cache within maxAge', async () => {
+    const { client, calls } = stubbedClient(async () => '{"secrets":["new","old"]}');
+    const load = secretsManagerSecrets({ name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-cache' }, { client, maxAgeSeconds: 60 });
+
+    const first = await load();
+    const second = await load();
+
+    expect(first).toEqual({ secrets: ['new', 'old'] });
+    expect(second).toEqual(first);
+    expect(calls()).toBe(1);
+  });
+
+  it('re-reads a rotated secret on refresh, at most once per interval', async () => {
+    let value = '{"secrets":["old"]}';
+    const { client, calls } = stubbedClient(async () => value);
+    let now = 1_000_000;
+    const load = secretsManagerSecrets(
+      { name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-rotate' },
+      { client, refreshIntervalSeconds: 30, clock: () => now },
+    );
+
+    await load();
+    value = '{"secrets":["new","old"]}';
+    const cached = await load();
+    const refreshed = await load.refresh?.();
+    const tooSoon = await load.refresh?.();
+    now += 31_000;
+    const later = await load.refresh?.();
+
+    expect(cached).toEqual({ secrets: ['old'] });
+    expect(refreshed).toEqual({ secrets: ['new', 'old'] });
+    expect(tooSoon).toBeUndefined();
+    expect(later).toEqual({ secrets: ['new', 'old'] });
+    expect(calls()).toBe(3);
+  });
+
+  it('reports an unavailable Secrets Manager as a SecretsError', async () => {
+    const { client } = stubbedClient(async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalServiceError' })));
+    const load = secretsManagerSecrets({ name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-down' }, { client });
+
+    await expect(load()).rejects.toBeInstanceOf(SecretsError);
+  });
+});
+
+describe('the AWS entry point', () => {
+  it('answers 503 without a stack trace when its environment is incomplete', async () => {
+    const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+
+    const response = await handler(apiEvent({ body: '{}' }), lambdaContext());
+    spy.mockRestore();
+
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toBe('{"error":"unavailable"}');
+  });
+});
+
+describe('the AWS wiring', () => {
+  it('builds a verifier from the variables the stack sets, without calling AWS', () => {
+    const env = {
+      [ENV.source]: JSON.stringify({ name: 'orders', provider: 'token', header: 'x-webhook-token', secretName: 'hookgate/dev/orders' }),
+      [ENV.table]: 'table',
+      [ENV.queueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/hookgate-orders',
+      [ENV.payloadBucket]: 'bucket',
+      [ENV.keyArn]: 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000',
+      [ENV.dedupeTtlDays]: '7',
+      AWS_REGION: 'us-east-1',
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      expect(typeof verifierFromEnv()).toBe('function');
+    } finally {
+      process.env = saved;
+    }
+  });
+});
