@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { addCompliancePacks, addHookgateStacks } from '../lib/app';
+import { addCompliancePacks, addHookgateStacks, newHookgateApp } from '../lib/app';
 
 // One stack per config/<env>.json (local excluded), or just `-c env=<name>`.
-const app = new App();
+const app = newHookgateApp();
 const environment: unknown = app.node.tryGetContext('env');
 addHookgateStacks(app, {
   configDir: join(__dirname, '..', 'config'),

@@ -1,10 +1,23 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type App, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import { loadConfig } from '../lambda/config/validate';
 import { HookgateStack } from './hookgate-stack';
 import { LOCAL_ONLY_ENVIRONMENTS } from './stack-props';
+
+/**
+ * Feature flags hookgate relies on, set on the app itself so tests and `cdk synth` build the
+ * same templates. Server access logs are granted by bucket policy, not the deprecated ACL.
+ */
+export const FEATURE_FLAGS: Readonly<Record<string, boolean>> = {
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+};
+
+/** A CDK app with hookgate's feature flags. */
+export function newHookgateApp(props: AppProps = {}): App {
+  return new App({ ...props, context: { ...FEATURE_FLAGS, ...props.context } });
+}
 
 /** Options of {@link addHookgateStacks}. */
 export interface HookgateAppOptions {

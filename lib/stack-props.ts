@@ -2,10 +2,10 @@ import { ConfigError, validateConfig } from '../lambda/config/validate';
 import type { EnvironmentConfig } from '../lambda/config/types';
 
 /**
- * Most sources one stack holds: each source adds about 30 resources and CloudFormation allows
- * 500 per stack, with room left for the shared ones.
+ * Most sources one stack holds: each source adds about 25 resources and CloudFormation allows
+ * 500 per stack, with room left for the shared ones (about 45 with a VPC).
  */
-export const MAX_SOURCES = 12;
+export const MAX_SOURCES = 16;
 
 /** Environment names only valid for local mode; never synthesized. */
 export const LOCAL_ONLY_ENVIRONMENTS: readonly string[] = ['local', 'test'];
