@@ -15,6 +15,7 @@ import {
   logicalId,
   resources,
   shippedConfig,
+  synthConfig,
   synthShipped,
   type CfnResource,
   type Statement,
@@ -479,5 +480,81 @@ describe('template shape', () => {
       .map(([id, r]) => `${r.Type} ${id.replace(/[0-9A-F]{8}$/, '')}`)
       .sort();
     expect(shape).toMatchSnapshot();
+  });
+});
+
+describe('config values reach the template', () => {
+  let custom: { stack: HookgateStack; template: Template };
+
+  beforeAll(() => {
+    custom = synthConfig('staging', {
+      sources: {
+        partner: {
+          provider: 'hmac',
+          secretName: 'hookgate/staging/partner',
+          hmac: { header: 'X-Partner-Signature' },
+          maxReceiveCount: 3,
+          batchSize: 4,
+          maxConcurrency: 7,
+          processorTimeoutSeconds: 120,
+          signatureFailureThreshold: 50,
+          allowedIps: ['192.0.2.0/24', '2001:db8::/32'],
+        },
+      },
+      alarms: { email: 'oncall@example.com', functionErrorCount: 3, api5xxCount: 9, wafBlockedCount: 77 },
+      logRetentionDays: 90,
+      retain: false,
+    });
+  }, 60_000);
+
+  it('per-source queue, batch and timeout settings come from config', () => {
+    const { stack, template } = custom;
+    const cell = stack.cells[0];
+    const queue = resources(template, 'AWS::SQS::Queue')[logicalId(stack, cell.queues.queue)];
+    expect(queue.Properties).toMatchObject({ VisibilityTimeout: 720, RedrivePolicy: { maxReceiveCount: 3 } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 4, ScalingConfig: { MaximumConcurrency: 7 } });
+    const processor = resources(template, 'AWS::Lambda::Function')[logicalId(stack, cell.processor.function)];
+    expect(processor.Properties?.Timeout).toBe(120);
+  });
+
+  it('alarm thresholds come from config', () => {
+    const { stack, template } = custom;
+    const alarm = (a: { node: { defaultChild?: unknown } }): CfnResource => resources(template, 'AWS::CloudWatch::Alarm')[logicalId(stack, a)];
+    expect(alarm(stack.cells[0].alarms.signatureFailures).Properties?.Threshold).toBe(50);
+    expect(alarm(stack.cells[0].alarms.verifierErrors).Properties?.Threshold).toBe(3);
+    expect(alarm(stack.cells[0].alarms.processorErrors).Properties?.Threshold).toBe(3);
+    expect(alarm(stack.edgeAlarms.api5xx).Properties?.Threshold).toBe(9);
+    expect(alarm(stack.edgeAlarms.wafBlocks).Properties?.Threshold).toBe(77);
+  });
+
+  it('an allow-list with IPv4 and IPv6 ranges accepts either', () => {
+    const { template } = custom;
+    const sets = Object.entries(resources(template, 'AWS::WAFv2::IPSet'));
+    expect(sets.map(([, s]) => s.Properties?.IPAddressVersion).sort()).toEqual(['IPV4', 'IPV6']);
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'AllowList-partner',
+          Statement: {
+            AndStatement: {
+              Statements: Match.arrayWith([
+                { NotStatement: { Statement: { OrStatement: { Statements: sets.map(([id]) => ({ IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [id, 'Arn'] } } })) } } } },
+              ]),
+            },
+          },
+        }),
+      ]),
+    });
+  });
+
+  it('a custom HMAC header is redacted from WAF logs (lowercased)', () => {
+    const logging = Object.values(resources(custom.template, 'AWS::WAFv2::LoggingConfiguration'))[0];
+    expect(logging.Properties?.RedactedFields).toContainEqual({ SingleHeader: { Name: 'x-partner-signature' } });
+  });
+
+  it('log retention comes from config', () => {
+    for (const group of Object.values(resources(custom.template, 'AWS::Logs::LogGroup'))) {
+      expect(group.Properties?.RetentionInDays).toBe(90);
+    }
   });
 });
