@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { EnvironmentConfig, SourceConfig } from '../../lambda/config/types';
-import { deployableEnvironments, newHookgateApp, stackName } from '../../lib/app';
+import { addCompliancePacks, deployableEnvironments, newHookgateApp, stackName } from '../../lib/app';
 import { publicSource } from '../../lib/constructs/source-cell';
 import { HookgateStack } from '../../lib/hookgate-stack';
 import { HookgateStackError, MAX_SOURCES, validateStackInput } from '../../lib/stack-props';
@@ -81,5 +83,15 @@ describe('the CDK app', () => {
 
   it('names each stack after its environment', () => {
     expect(stackName('prod')).toBe('hookgate-prod');
+  });
+});
+
+describe('compliance packs', () => {
+  it('make synthesis fail on an unacknowledged finding', () => {
+    const app = newHookgateApp();
+    const stack = new Stack(app, 'unacknowledged');
+    new sqs.Queue(stack, 'PlainQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    addCompliancePacks(app);
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4|HIPAA\.Security-SQSQueue/);
   });
 });
