@@ -313,6 +313,30 @@ describe('prod: per-source IP allow-list', () => {
   });
 });
 
+describe.each(ENVS)('%s: naming', (env) => {
+  it('no hard-coded physical names except the two the services dictate', () => {
+    const nameProps = /^(TableName|QueueName|BucketName|FunctionName|TopicName|RoleName|ManagedPolicyName|LogGroupName|Name|DashboardName|AlarmName|KeyAlias)$/;
+    const named: string[] = [];
+    for (const [id, r] of Object.entries(templates[env].toJSON().Resources as Record<string, CfnResource>)) {
+      for (const [prop, value] of Object.entries(r.Properties ?? {})) {
+        // A literal (string or Fn::Join of literals) names the resource; a Ref/GetAtt only points at one.
+        const literal = typeof value === 'string' || (typeof value === 'object' && value !== null && 'Fn::Join' in value);
+        if (literal && nameProps.test(prop) && !(r.Type === 'AWS::ApiGateway::RestApi' && prop === 'Name')) named.push(`${r.Type} ${id} ${prop}`);
+      }
+    }
+    expect(named.sort()).toEqual(
+      [
+        `AWS::Logs::LogGroup ${logicalId(stacks[env], stacks[env].firewall.logGroup)} LogGroupName`,
+        `AWS::Logs::LogGroup ${logicalId(stacks[env], stacks[env].ingress.executionLogGroup)} LogGroupName`,
+      ].sort(),
+    );
+  });
+
+  it('an unknown source gets a 404, not API Gateway\'s 403', () => {
+    templates[env].hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'MISSING_AUTHENTICATION_TOKEN', StatusCode: '404' });
+  });
+});
+
 describe.each(ENVS)('%s: shared resources', (env) => {
   it('the dedupe table is keyed on id, on demand, expires on expiration, has PITR and the stack key', () => {
     templates[env].hasResourceProperties('AWS::DynamoDB::Table', {
