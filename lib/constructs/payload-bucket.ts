@@ -40,8 +40,6 @@ export class PayloadBucket extends Construct {
       lifecycleRules: [{ expiration: Duration.days(props.accessLogRetentionDays ?? 365) }],
       removalPolicy,
     });
-    acknowledge(this.accessLogsBucket, 'AwsSolutions-S1', 'This is the server access log destination; logging it into itself would loop.');
-    acknowledge(this.accessLogsBucket, 'HIPAA.Security-S3BucketLoggingEnabled', 'This is the server access log destination; logging it into itself would loop.');
     acknowledge(this.accessLogsBucket, 'HIPAA.Security-S3DefaultEncryptionKMS', 'S3 server access log delivery supports only SSE-S3 on the destination bucket; the logs hold request metadata, no payloads.');
     acknowledge(this.accessLogsBucket, 'HIPAA.Security-S3BucketVersioningEnabled', 'Access logs are written once by the S3 log delivery service and expire by lifecycle; versions would only add cost.');
     acknowledge(this.accessLogsBucket, 'HIPAA.Security-S3BucketReplicationEnabled', 'Access logs of transient payload objects; cross-region replication is not required for this audit trail.');
