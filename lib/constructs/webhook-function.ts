@@ -7,6 +7,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
+import { FunctionRole } from './function-role';
 
 /** The newest Node.js LTS runtime aws-cdk-lib offers. */
 export const RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -38,12 +39,12 @@ export interface WebhookFunctionProps {
 /**
  * One hookgate Lambda function: arm64, newest Node.js LTS, esbuild-minified with source maps,
  * X-Ray active tracing, its own encrypted log group with retention, and its own role that
- * starts with nothing but writing to that log group (no AWS managed policies). Callers add
+ * starts with nothing but writing to that log group (no AWS managed policies, no inline policy). Callers add
  * exactly the actions the function needs with {@link WebhookFunction.addToRolePolicy}.
  */
 export class WebhookFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
-  public readonly role: iam.Role;
+  public readonly role: FunctionRole;
   public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
@@ -53,10 +54,7 @@ export class WebhookFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: props.description,
-    });
+    this.role = new FunctionRole(this, 'Role', { description: props.description });
     this.logGroup.grantWrite(this.role);
     if (props.vpc !== undefined) {
       // What AWSLambdaVPCAccessExecutionRole grants, without the managed policy's logs:* on '*'.
@@ -96,11 +94,6 @@ export class WebhookFunction extends Construct {
         ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
         : {}),
     });
-    acknowledge(
-      this.role,
-      'HIPAA.Security-IAMNoInlinePolicy',
-      'One policy per function, attached to that function\'s role only and deleted with it: a managed policy would add reuse this least-privilege grant must not have.',
-    );
     acknowledge(
       this.role,
       'AwsSolutions-IAM5[Resource::*]',

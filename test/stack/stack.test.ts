@@ -148,6 +148,19 @@ describe.each(ENVS)('%s: functions', (env) => {
 });
 
 describe.each(ENVS)('%s: least privilege', (env) => {
+  it('function roles carry one customer-managed policy each and no inline or AWS managed policy', () => {
+    const inline = Object.values(resources(templates[env], 'AWS::IAM::Policy')).flatMap((p) => asArray(p.Properties?.Roles as { Ref: string }[]).map((r) => r.Ref));
+    const managed = Object.values(resources(templates[env], 'AWS::IAM::ManagedPolicy')).flatMap((p) => asArray(p.Properties?.Roles as { Ref: string }[]).map((r) => r.Ref));
+    for (const cell of stacks[env].cells) {
+      for (const role of [cell.verifier.role, cell.processor.role]) {
+        const id = logicalId(stacks[env], role);
+        expect(inline).not.toContain(id);
+        expect(managed.filter((r) => r === id)).toHaveLength(1);
+        expect(resources(templates[env], 'AWS::IAM::Role')[id].Properties?.ManagedPolicyArns).toBeUndefined();
+      }
+    }
+  });
+
   it('no IAM statement grants a wildcard action', () => {
     const statements = identityStatements(templates[env]);
     expect(statements.length).toBeGreaterThan(0);
