@@ -52,14 +52,15 @@ export class HookgateStack extends Stack {
 
   constructor(scope: Construct, id: string, props: HookgateStackProps) {
     validateStackInput(props.environmentName, props.config);
-    super(scope, id, { description: `hookgate ${props.environmentName}: webhook ingestion`, ...props });
-    const { config } = props;
+    const { environmentName, config, verifierEntry, processorEntry, ...stackProps } = props;
+    super(scope, id, { description: `hookgate ${environmentName}: webhook ingestion`, ...stackProps });
     const retain = config.retain ?? true;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const logRetention = (config.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays;
-    const metricsNamespace = `${METRICS.namespacePrefix}/${props.environmentName}`;
+    const metricsNamespace = `${METRICS.namespacePrefix}/${environmentName}`;
     const sources = namedSources(config);
 
+    // Shared by every source: the key, on-call, the network, the dedupe table, the payload bucket.
     this.key = new StackKey(this, 'Key', { removalPolicy });
     const key = this.key.key;
     // Every log group: encrypted with the stack key, the config's retention, removed with the stack or not.
@@ -73,38 +74,12 @@ export class HookgateStack extends Stack {
       removalPolicy,
     });
 
-    this.cells = sources.map(
-      (source) =>
-        new SourceCell(this, `Source-${source.name}`, {
-          source,
-          metricsNamespace,
-          encryptionKey: key,
-          dedupeTable: this.dedupe.table,
-          payloadBucket: this.payloads.bucket,
-          onCall: this.onCall,
-          dedupeTtlDays: config.dedupeTtlDays ?? DEFAULT_DEDUPE_TTL_DAYS,
-          logRetention,
-          removalPolicy,
-          vpc: this.network?.vpc,
-          securityGroups: this.network === undefined ? undefined : [this.network.functionSecurityGroup],
-          functionErrorCount: config.alarms?.functionErrorCount,
-          queueAgeSeconds: config.alarms?.queueAgeSeconds,
-          verifierEntry: props.verifierEntry,
-          processorEntry: props.processorEntry,
-        }),
-    );
-
+    // The front door: WAF in front of the REST API stage.
     this.ingress = new IngressApi(this, 'Ingress', {
       ...withKey,
-      routes: this.cells.map((cell, i) => ({
-        sourceName: cell.sourceName,
-        verifier: cell.verifier.function,
-        handshake: sources[i].provider === 'meta',
-      })),
       throttlingRateLimit: config.throttling?.rateLimit,
       throttlingBurstLimit: config.throttling?.burstLimit,
     });
-
     this.firewall = new WebhookFirewall(this, 'Firewall', {
       ...withKey,
       stageArn: this.ingress.stage.stageArn,
@@ -114,6 +89,30 @@ export class HookgateStack extends Stack {
       redactedHeaders: sources.flatMap((s) => [s.header, s.hmac?.header].filter((h): h is string => h !== undefined)),
     });
 
+    // One cell per source behind its route: verifier → queue (+DLQ) → processor, and its alarms.
+    this.cells = sources.map((source) => {
+      const cell = new SourceCell(this, `Source-${source.name}`, {
+        source,
+        metricsNamespace,
+        encryptionKey: key,
+        dedupeTable: this.dedupe.table,
+        payloadBucket: this.payloads.bucket,
+        onCall: this.onCall,
+        dedupeTtlDays: config.dedupeTtlDays ?? DEFAULT_DEDUPE_TTL_DAYS,
+        logRetention,
+        removalPolicy,
+        vpc: this.network?.vpc,
+        securityGroups: this.network === undefined ? undefined : [this.network.functionSecurityGroup],
+        functionErrorCount: config.alarms?.functionErrorCount,
+        queueAgeSeconds: config.alarms?.queueAgeSeconds,
+        verifierEntry,
+        processorEntry,
+      });
+      this.ingress.addRoute({ sourceName: source.name, verifier: cell.verifier.function, handshake: source.provider === 'meta' });
+      return cell;
+    });
+
+    // Observability: API and WAF alarms, and the dashboard.
     this.edgeAlarms = new EdgeAlarms(this, 'EdgeAlarms', {
       stage: this.ingress.stage,
       webAclName: this.firewall.webAclName,
@@ -132,7 +131,7 @@ export class HookgateStack extends Stack {
 
     new CfnOutput(this, 'WebhooksUrl', {
       description: 'Base URL of the webhooks; a source listens on <this>/<source name>',
-      value: `${this.ingress.api.urlForPath(`/${WEBHOOKS_PATH}`)}`,
+      value: this.ingress.api.urlForPath(`/${WEBHOOKS_PATH}`),
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.onCall.topic.topicArn });
   }

@@ -16,7 +16,8 @@ export interface IngressRoute {
 
 /** Props of {@link IngressApi}. */
 export interface IngressApiProps {
-  readonly routes: readonly IngressRoute[];
+  /** Routes to add now; more with {@link IngressApi.addRoute}. @default none */
+  readonly routes?: readonly IngressRoute[];
   /** Key that encrypts the access and execution log groups. */
   readonly logEncryptionKey: kms.IKey;
   /** @default RetentionDays.ONE_MONTH */
@@ -48,6 +49,8 @@ export class IngressApi extends Construct {
   public readonly stage: apigateway.Stage;
   public readonly accessLogGroup: logs.LogGroup;
   public readonly executionLogGroup: logs.LogGroup;
+  /** `/webhooks`: every source's resource hangs under it. */
+  public readonly webhooks: apigateway.Resource;
 
   constructor(scope: Construct, id: string, props: IngressApiProps) {
     super(scope, id);
@@ -105,13 +108,8 @@ export class IngressApi extends Construct {
     });
     this.stage.node.addDependency(this.executionLogGroup);
 
-    const webhooks = this.api.root.addResource(WEBHOOKS_PATH);
-    for (const route of props.routes) {
-      const resource = webhooks.addResource(route.sourceName);
-      const integration = new apigateway.LambdaIntegration(route.verifier, { proxy: true, allowTestInvoke: false });
-      resource.addMethod('POST', integration);
-      if (route.handshake === true) resource.addMethod('GET', integration);
-    }
+    this.webhooks = this.api.root.addResource(WEBHOOKS_PATH);
+    for (const route of props.routes ?? []) this.addRoute(route);
 
     // An unknown source hits no resource; answer 404 like the contract says, not API Gateway's
     // 403 "Missing Authentication Token".
@@ -145,5 +143,14 @@ export class IngressApi extends Construct {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       'The account-level API Gateway logging role uses the AWS-documented managed policy; it is what execution logging requires.',
     );
+  }
+
+  /** `POST /webhooks/<source>` (and `GET` for handshakes) to the source's verifier. */
+  addRoute(route: IngressRoute): apigateway.Resource {
+    const resource = this.webhooks.addResource(route.sourceName);
+    const integration = new apigateway.LambdaIntegration(route.verifier, { proxy: true, allowTestInvoke: false });
+    resource.addMethod('POST', integration);
+    if (route.handshake === true) resource.addMethod('GET', integration);
+    return resource;
   }
 }
