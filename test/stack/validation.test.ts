@@ -93,5 +93,5 @@ describe('compliance packs', () => {
     new sqs.Queue(stack, 'PlainQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
     addCompliancePacks(app);
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS4|HIPAA\.Security-SQSQueue/);
-  });
+  }, 60_000); // a full synth with every validation plugin
 });
