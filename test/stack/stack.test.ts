@@ -194,6 +194,21 @@ describe.each(ENVS)('%s: least privilege', (env) => {
     }
   });
 
+  it('a source\'s functions reach only their own queue: the verifier sends, the processor consumes', () => {
+    const statements = identityStatements(templates[env]);
+    for (const cell of stacks[env].cells) {
+      const ownQueue = JSON.stringify({ 'Fn::GetAtt': [logicalId(stacks[env], cell.queues.queue), 'Arn'] });
+      const sqsOf = (role: string): Statement[] =>
+        statements.filter(({ roles, statement }) => roles.includes(role) && actionsOf(statement).some((a) => a.startsWith('sqs:'))).map(({ statement }) => statement);
+      const verifier = sqsOf(logicalId(stacks[env], cell.verifier.role));
+      const processor = sqsOf(logicalId(stacks[env], cell.processor.role));
+      expect(verifier.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
+      expect(processor.flatMap(actionsOf)).not.toContain('sqs:SendMessage');
+      expect(processor.flatMap(actionsOf)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
+      for (const s of [...verifier, ...processor]) expect(JSON.stringify(s.Resource)).toBe(ownQueue);
+    }
+  });
+
   it('verifiers may generate data keys and processors may only decrypt with the stack key', () => {
     const statements = identityStatements(templates[env]);
     const kmsActions = (role: string): string[] =>
