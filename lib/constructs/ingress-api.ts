@@ -42,7 +42,7 @@ export const WEBHOOKS_PATH = 'webhooks';
  * Bodies pass through as bytes: `binaryMediaTypes: ['*\/*']` makes API Gateway hand the exact
  * bytes to the verifier base64-encoded (`isBase64Encoded`), so signatures are checked over what
  * the provider sent, whatever its content type. Access logs are JSON without bodies; execution
- * logging is INFO without data trace (no headers or bodies in logs).
+ * logging is ERROR without data trace (no headers or bodies in logs).
  */
 export class IngressApi extends Construct {
   public readonly api: apigateway.RestApi;
@@ -90,7 +90,9 @@ export class IngressApi extends Construct {
             errorMessage: apigateway.AccessLogField.contextErrorMessage(),
           }),
         ),
-        loggingLevel: apigateway.MethodLoggingLevel.INFO,
+        // ERROR, not INFO: INFO writes a dozen lines per request, which would be the largest log
+        // cost per webhook (docs/cost.md); the access log already has one line per request.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
         tracingEnabled: true,

@@ -258,7 +258,7 @@ describe.each(ENVS)('%s: ingress', (env) => {
     for (const m of methods) expect(m.Properties?.Integration).toMatchObject({ Type: 'AWS_PROXY' });
   });
 
-  it('the stage logs JSON access logs without bodies, INFO execution logs without data trace, traces, and throttles from config', () => {
+  it('the stage logs JSON access logs without bodies, ERROR execution logs without data trace, traces, and throttles from config', () => {
     const stage = Object.values(resources(templates[env], 'AWS::ApiGateway::Stage'))[0];
     const format = (stage.Properties?.AccessLogSetting as { Format: string }).Format;
     expect(() => JSON.parse(format) as unknown).not.toThrow();
@@ -268,7 +268,7 @@ describe.each(ENVS)('%s: ingress', (env) => {
       TracingEnabled: true,
       MethodSettings: [
         expect.objectContaining({
-          LoggingLevel: 'INFO',
+          LoggingLevel: 'ERROR',
           DataTraceEnabled: false,
           ThrottlingRateLimit: throttling?.rateLimit,
           ThrottlingBurstLimit: throttling?.burstLimit,
