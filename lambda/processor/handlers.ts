@@ -20,7 +20,7 @@ export type LogFields = Readonly<Record<string, string | number | boolean | unde
 export interface WebhookEvent {
   /** The source name (the URL path segment it was received on). */
   readonly source: string;
-  /** `<source>:<provider id>` or `<source>:sha256:<hex>`: the key handlers must be idempotent on. */
+  /** `<source>:<provider id>` or `<source>:hmac-sha256:<hex>`: the key handlers must be idempotent on. */
   readonly dedupeKey: string;
   /** The provider's event or delivery id, when it sent one. */
   readonly eventId?: string;

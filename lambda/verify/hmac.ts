@@ -18,9 +18,31 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * never copied into a new buffer (and never goes through a string).
  */
 export function hmacDigest(algorithm: HashAlgorithm, key: HmacKey, content: readonly Buffer[]): Buffer {
+  const body = content.length === 1 && typeof key === 'string' ? content[0] : undefined;
+  const memoKey = `${algorithm}\u0000${key as string}`;
+  const known = body === undefined ? undefined : wholeBodyDigests.get(body)?.get(memoKey);
+  if (known !== undefined) return known;
   const mac = createHmac(algorithm, key);
   for (const part of content) mac.update(part);
-  return mac.digest();
+  const digest = mac.digest();
+  if (body !== undefined) {
+    const digests = wholeBodyDigests.get(body) ?? new Map<string, Buffer>();
+    digests.set(memoKey, digest);
+    wholeBodyDigests.set(body, digests);
+  }
+  return digest;
+}
+
+/**
+ * Digests of a whole body under a string key, kept for the length of one verification (see
+ * {@link forgetDigests}): the keyed dedupe key of a body-hash provider is then the digest its
+ * signature check already made. Never across requests: a buffer's bytes can change.
+ */
+const wholeBodyDigests = new WeakMap<Buffer, Map<string, Buffer>>();
+
+/** Ends one verification: drops the digests remembered for this body. */
+export function forgetDigests(body: Buffer): void {
+  wholeBodyDigests.delete(body);
 }
 
 /** A digest written the way a provider writes it. */

@@ -1,3 +1,4 @@
+import { forgetDigests } from './hmac';
 import { PROVIDER_STRATEGIES } from './registry';
 import type { Verification, VerifyContext, WebhookRequest } from './types';
 
@@ -18,5 +19,7 @@ export function verifyWebhook(request: WebhookRequest, context: VerifyContext): 
   } catch {
     // A strategy must not throw; if one ever does, refusing is the only safe answer.
     return { kind: 'rejected', reason: 'malformed_signature' };
+  } finally {
+    forgetDigests(request.body);
   }
 }

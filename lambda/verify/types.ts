@@ -30,7 +30,7 @@ export type RejectReason =
 export type Verification =
   | {
       readonly kind: 'accepted';
-      /** Source-namespaced: `<source>:<provider id>` or `<source>:sha256:<hex of raw body>`. */
+      /** Source-namespaced: `<source>:<provider id>` or `<source>:hmac-sha256:<hex, keyed>` (see bodyKey). */
       readonly dedupeKey: string;
       /** The provider's event or delivery id, when it sends one. */
       readonly eventId?: string;

@@ -71,7 +71,7 @@ describe('npm run send against npm start', () => {
     const [ok, unknown] = await Promise.all([run(['orders']), run(['nope'])]);
 
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^200 OK\n\{"id":"orders:sha256:[0-9a-f]{64}","status":"accepted"\}\n$/);
+    expect(ok.out).toMatch(/^200 OK\n\{"id":"orders:hmac-sha256:[0-9a-f]{64}","status":"accepted"\}\n$/);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('unknown source "nope"');
     expect(unknown.err).toContain('orders');

@@ -46,10 +46,10 @@ describe('verifier handler on the emulators', () => {
     const { messages, opened } = await h.drain();
 
     expect(response.statusCode).toBe(200);
-    expect(json(response.body)).toEqual({ id: bodyKey('accept', body), status: 'accepted' });
+    expect(json(response.body)).toEqual({ id: bodyKey('accept', body, TOKEN), status: 'accepted' });
     expect(messages).toHaveLength(1);
     expect(opened[0]?.body.equals(body)).toBe(true);
-    expect(opened[0]).toMatchObject({ source: 'accept', dedupeKey: bodyKey('accept', body) });
+    expect(opened[0]).toMatchObject({ source: 'accept', dedupeKey: bodyKey('accept', body, TOKEN) });
     expect(messages[0]?.Body).not.toContain('Jane');
     expect(JSON.stringify(messages[0]?.MessageAttributes)).not.toContain('Jane');
   });
@@ -61,7 +61,7 @@ describe('verifier handler on the emulators', () => {
     const { opened } = await h.drain();
 
     expect(response.statusCode).toBe(200);
-    expect(json(response.body).id).toBe(bodyKey('base64', NON_UTF8));
+    expect(json(response.body).id).toBe(bodyKey('base64', NON_UTF8, TOKEN));
     expect(opened).toHaveLength(1);
     expect(opened[0]?.body.equals(NON_UTF8)).toBe(true);
   });
@@ -99,7 +99,7 @@ describe('verifier handler on the emulators', () => {
     await h.dynamodb.send(
       new PutItemCommand({
         TableName: stack.resources.tableName,
-        Item: { id: { S: bodyKey('expired', body) }, status: { S: 'COMPLETED' }, expiration: { N: String(Math.floor(Date.now() / 1000) - 1) } },
+        Item: { id: { S: bodyKey('expired', body, TOKEN) }, status: { S: 'COMPLETED' }, expiration: { N: String(Math.floor(Date.now() / 1000) - 1) } },
       }),
     );
 
@@ -116,7 +116,7 @@ describe('verifier handler on the emulators', () => {
     failNext(h.sqs, 'SendMessageCommand');
 
     const failed = await h.handler(apiEvent({ body }), lambdaContext());
-    const recordAfterFailure = await record(h, bodyKey('sqsfail', body));
+    const recordAfterFailure = await record(h, bodyKey('sqsfail', body, TOKEN));
     const retried = await h.handler(apiEvent({ body }), lambdaContext());
     const { messages } = await h.drain();
 
@@ -158,7 +158,7 @@ describe('verifier handler on the emulators', () => {
   it('answers 409 while a crashed copy holds its lease, and enqueues the retry once the lease expired', async () => {
     const h = make(stack, tokenSource('crash'));
     const body = Buffer.from('{"id":"crash"}');
-    const key = bodyKey('crash', body);
+    const key = bodyKey('crash', body, TOKEN);
     const inProgress = (leaseEnd: number) =>
       h.dynamodb.send(
         new PutItemCommand({
@@ -218,7 +218,7 @@ describe('verifier handler on the emulators', () => {
     expect(response.statusCode).toBe(200);
     expect(messages).toHaveLength(1);
     expect(messages[0]?.MessageAttributes?.payload?.StringValue).toBe('s3');
-    expect(json(messages[0]?.Body ?? '{}')).toEqual({ bucket: stack.resources.bucket, key: payloadKey('large', bodyKey('large', body)) });
+    expect(json(messages[0]?.Body ?? '{}')).toEqual({ bucket: stack.resources.bucket, key: payloadKey('large', bodyKey('large', body, TOKEN)) });
     expect(opened[0]?.body.equals(body)).toBe(true);
   });
 
@@ -326,7 +326,7 @@ describe('verifier handler on the emulators', () => {
     verifier.close();
     const { opened } = await reader.drain();
 
-    expect(json(response.body)).toEqual({ id: bodyKey('localfactory', NON_UTF8), status: 'accepted' });
+    expect(json(response.body)).toEqual({ id: bodyKey('localfactory', NON_UTF8, TOKEN), status: 'accepted' });
     expect(opened.map((m) => m.body.equals(NON_UTF8))).toEqual([true]);
   });
 

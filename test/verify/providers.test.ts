@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createHmac } from 'node:crypto';
 import type { NamedSource } from '../../lambda/config/types';
 import { verifyWebhook } from '../../lambda/verify';
@@ -41,7 +42,21 @@ describe('Meta subscription handshake', () => {
   it('dedupes signed events on the body hash (Meta sends no delivery id)', () => {
     const body = Buffer.from('{"object":"whatsapp_business_account","entry":[]}');
     const result = verifyWebhook(signed(meta, 'app-secret', body), ctx);
-    expect(result).toEqual({ kind: 'accepted', dedupeKey: bodyKey('whatsapp', body) });
+    expect(result).toEqual({ kind: 'accepted', dedupeKey: bodyKey('whatsapp', body, 'app-secret') });
+  });
+
+  it('keys the body hash with the first secret, so a retry signed with either rotated secret dedupes alike', () => {
+    const body = Buffer.from('{"object":"whatsapp_business_account","entry":[{"id":"1"}]}');
+    const rotated = context(meta, ['new-secret', 'old-secret']);
+
+    const withNew = verifyWebhook(signed(meta, 'new-secret', body), rotated);
+    const withOld = verifyWebhook(signed(meta, 'old-secret', body), rotated);
+    const bare = createHash('sha256').update(body).digest('hex');
+
+    expect(withNew).toEqual(withOld);
+    expect(withNew).toMatchObject({ kind: 'accepted', dedupeKey: expect.stringMatching(/^whatsapp:hmac-sha256:[0-9a-f]{64}$/) });
+    expect(JSON.stringify(withNew)).not.toContain(bare);
+    expect(verifyWebhook(signed(meta, 'other', body), context(meta, ['other']))).not.toEqual(withNew);
   });
 });
 
@@ -77,7 +92,7 @@ describe('Slack payloads', () => {
 
   it('dedupes slash commands (form bodies) on the body hash', () => {
     const body = Buffer.from('command=%2Fweather&text=paris');
-    expect(verifyWebhook(signed(slack, 'slack-secret', body), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('slack', body) });
+    expect(verifyWebhook(signed(slack, 'slack-secret', body), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('slack', body, 'slack-secret') });
   });
 });
 
@@ -101,7 +116,7 @@ describe('Stripe header and body', () => {
 
   it('dedupes on the body hash when the signed body is not JSON', () => {
     const text = Buffer.from('not json');
-    expect(verifyWebhook(signed(stripe, 'whsec_s', text), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('stripe', text) });
+    expect(verifyWebhook(signed(stripe, 'whsec_s', text), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('stripe', text, 'whsec_s') });
   });
 });
 
@@ -112,7 +127,7 @@ describe('Zoho signature forms', () => {
 
   it('accepts a plain hex HMAC of the raw body, and dedupes on the body hash', () => {
     const req = request(body, { 'X-Zoho-Webhook-Signature': hex('zoho-key', body) }, URL_OF('zoho-crm'));
-    expect(verifyWebhook(req, ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('zoho-crm', body) });
+    expect(verifyWebhook(req, ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('zoho-crm', body, 'zoho-key') });
   });
 
   it('accepts the t=,v= form over "t.body" and applies the window to it', () => {

@@ -69,7 +69,7 @@ describe('Slack', () => {
     // Act
     const result = verifyWebhook(req, context(slack, ['8f742231b10e8888abcd99yyyzzz85a5'], {}, 1531420618_000 + 60_000));
     // Assess
-    expect(result).toMatchObject({ kind: 'accepted', dedupeKey: expect.stringMatching(/^slack:sha256:[0-9a-f]{64}$/) });
+    expect(result).toMatchObject({ kind: 'accepted', dedupeKey: expect.stringMatching(/^slack:hmac-sha256:[0-9a-f]{64}$/) });
   });
 });
 

@@ -20,7 +20,7 @@ export const github: ProviderStrategy = {
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);
     const { headers, body } = request;
-    return acceptedEvent(context.source.name, body, header(headers, DELIVERY), header(headers, EVENT));
+    return acceptedEvent(context, body, header(headers, DELIVERY), header(headers, EVENT));
   },
   sign(_source, secret, body, { now, url, eventId }) {
     const headers = signHeaderHmac(SCHEME, secret, body, now);

@@ -35,7 +35,7 @@ export const hmac: ProviderStrategy = {
     const problem = checkHeaderHmac(schemeOf(options), request, context);
     if (problem !== undefined) return rejected(problem);
     const id = options.idHeader === undefined ? undefined : header(request.headers, options.idHeader);
-    return acceptedEvent(context.source.name, request.body, id);
+    return acceptedEvent(context, request.body, id);
   },
   sign(source, secret, body, { now, url, eventId }) {
     if (source.hmac === undefined) throw new Error(`source ${source.name} has no hmac options`);

@@ -34,7 +34,7 @@ export const meta: ProviderStrategy = {
     if (request.method.toUpperCase() === 'GET') return handshake(request.url, context.secrets.verifyToken);
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);
-    return acceptedEvent(context.source.name, request.body);
+    return acceptedEvent(context, request.body);
   },
   /** For `method: 'GET'`, `secret` is the verify token and `eventId` (if any) the challenge. */
   sign(_source, secret, body, { now, url, eventId, method }) {

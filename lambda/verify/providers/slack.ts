@@ -32,7 +32,7 @@ export const slack: ProviderStrategy = {
     const inner = payload?.event;
     const innerType = typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>).type : undefined;
     const eventType = typeof innerType === 'string' ? innerType : type;
-    return acceptedEvent(context.source.name, request.body, stringField(payload, 'event_id'), eventType);
+    return acceptedEvent(context, request.body, stringField(payload, 'event_id'), eventType);
   },
   sign(_source, secret, body, { now, url }) {
     return { url, headers: signHeaderHmac(SCHEME, secret, body, now) };

@@ -29,7 +29,8 @@ const content = (id: string, timestamp: string, body: Buffer): Buffer[] => [Buff
  */
 export const standard: ProviderStrategy = {
   methods: ['POST'],
-  verify(request, { source, secrets, now }) {
+  verify(request, context) {
+    const { source, secrets, now } = context;
     const signature = read(request, 'signature');
     const id = read(request, 'id');
     // The id is part of what is signed: without it there is no signature to check.
@@ -46,7 +47,7 @@ export const standard: ProviderStrategy = {
       timestampProblem(timestamp, now, source) ??
       hmacEquals('sha256', keys, content(id, timestamp ?? '', request.body), presented, 'base64');
     if (problem !== undefined) return rejected(problem);
-    return acceptedEvent(source.name, request.body, id);
+    return acceptedEvent(context, request.body, id);
   },
   /** Without an `eventId`, the id is derived from the body so that signing is deterministic. */
   sign(_source, secret, body, { now, url, eventId }) {

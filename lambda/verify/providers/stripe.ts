@@ -20,7 +20,7 @@ export const stripe: ProviderStrategy = {
     const problem = checkTimestampList(value, 'v1', request.body, context);
     if (problem !== undefined) return rejected(problem);
     const event = parseJsonObject(request.body);
-    return acceptedEvent(context.source.name, request.body, stringField(event, 'id'), stringField(event, 'type'));
+    return acceptedEvent(context, request.body, stringField(event, 'id'), stringField(event, 'type'));
   },
   /** The event id lives in the body: the caller puts it there. */
   sign(_source, secret, body, { now, url }) {

@@ -1,4 +1,4 @@
-import { bodyKey } from '../dedupe';
+import { acceptedEvent } from '../outcomes';
 import { safeEqualText } from '../compare';
 import { header } from '../headers';
 import type { ProviderStrategy } from '../provider';
@@ -28,7 +28,8 @@ function tokenFromQuery(url: string, name: string): string | undefined {
 /** A static token in a header, a query parameter or a top-level JSON body field. */
 export const token: ProviderStrategy = {
   methods: ['POST'],
-  verify(request, { source, secrets }): Verification {
+  verify(request, context): Verification {
+    const { source, secrets } = context;
     const presented =
       source.header !== undefined
         ? header(request.headers, source.header)
@@ -42,7 +43,7 @@ export const token: ProviderStrategy = {
     let matched = false;
     for (const secret of secrets.secrets) matched = safeEqualText(presented, secret) || matched;
     if (!matched) return { kind: 'rejected', reason: 'bad_token' };
-    return { kind: 'accepted', dedupeKey: bodyKey(source.name, request.body) };
+    return acceptedEvent(context, request.body);
   },
   /** A header or query token is added; a `bodyField` token must already be in the body (the caller's job). */
   sign(source, secret, _body, { url }) {

@@ -146,7 +146,8 @@ function checkSignature(url: string, params: string, presented: string, secrets:
  */
 export const twilio: ProviderStrategy = {
   methods: ['POST'],
-  verify(request, { source, secrets }) {
+  verify(request, context) {
+    const { source, secrets } = context;
     const presented = header(request.headers, SIGNATURE)?.trim();
     if (presented === undefined || presented.length === 0) return rejected('missing_signature');
     const url = signedUrl(request.url, source.publicUrl);
@@ -159,7 +160,7 @@ export const twilio: ProviderStrategy = {
       const actual = createHash('sha256').update(request.body).digest();
       if (expected === undefined || !safeEqual(expected, actual)) return rejected('bad_body_hash');
     }
-    return acceptedEvent(source.name, request.body, header(request.headers, IDEMPOTENCY));
+    return acceptedEvent(context, request.body, header(request.headers, IDEMPOTENCY));
   },
   /**
    * A JSON body is signed the JSON way (`bodySHA256` added to the returned URL); anything else

@@ -21,7 +21,7 @@ export const zoho: ProviderStrategy = {
       ? checkTimestampList(value, 'v', request.body, context)
       : hmacEquals('sha256', context.secrets.secrets, [request.body], [value], 'hex');
     if (problem !== undefined) return rejected(problem);
-    return acceptedEvent(context.source.name, request.body);
+    return acceptedEvent(context, request.body);
   },
   /** Signs the timestamped form, the one with replay protection. */
   sign(_source, secret, body, { now, url }) {
