@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { namedSources } from '../lambda/config/validate';
 import { loadLocalConfig, parseSendArgs, runMain, UsageError } from '../local/cli';
-import { sendWebhook } from '../local/send';
+import { type SendResult, sendWebhook } from '../local/send';
 
 runMain(async () => {
   const options = parseSendArgs(process.argv.slice(2));
@@ -27,7 +27,14 @@ runMain(async () => {
       throw new UsageError(`--file ${options.file}: cannot read it`);
     }
   }
-  const result = await sendWebhook(source, { baseUrl: options.url, ...(body !== undefined ? { body } : {}) });
+  let result: SendResult;
+  try {
+    result = await sendWebhook(source, { baseUrl: options.url, ...(body !== undefined ? { body } : {}) });
+  } catch (err) {
+    // fetch rejects only when there was no HTTP answer at all.
+    if (err instanceof TypeError) throw new UsageError(`cannot reach ${options.url} (is \`npm start\` running? pass --url otherwise)`);
+    throw err;
+  }
   process.stdout.write(`${result.status} ${result.statusText}\n${result.body}\n`);
   if (result.status < 200 || result.status > 299) process.exitCode = 1;
 });

@@ -135,7 +135,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
   // One local key for the run: what a verifier seals, the processor of its source opens.
   const envelope = createEnvelope(localKeyring(createLocalKms()));
   const clients = localClients(stack.endpoints);
-  const sqs = new SQSClient(clients.sqs);
   const s3 = new S3Client(clients.s3);
   const journal = new HeaderJournal();
   const handlers = processors(options);
@@ -148,7 +147,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
     await server?.close();
     await Promise.all(pollers.map((p) => p.stop()));
     for (const close of closers) close();
-    sqs.destroy();
     s3.destroy();
     await stack.stop();
   };
@@ -175,6 +173,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         handlers,
         logger,
       });
+      // A client per poller: a long poll holds a socket for up to 20 s, and deletes must never
+      // wait behind other sources' polls in a shared pool.
+      const sqs = new SQSClient(clients.sqs);
+      closers.push(() => sqs.destroy());
       pollers.push(
         await startPoller({
           sqs,

@@ -63,6 +63,9 @@ export async function startDynamo(): Promise<Emulator> {
 export async function startFauxqs(): Promise<Emulator> {
   const child = spawn(process.execPath, [join(__dirname, 'fauxqs-server.mjs')], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops the
+    // pollers before the emulator. It still exits with its parent (its stdin closes).
+    detached: true,
   });
   const lines = createInterface({ input: child.stdout });
   const first = await Promise.race([

@@ -28,7 +28,11 @@ export interface WebhookEvent {
   readonly eventType?: string;
   /** When the verifier accepted the request (ISO 8601). */
   readonly receivedAt: string;
-  /** A safe subset of the request headers (content type, provider event and delivery ids; never signatures or tokens). */
+  /**
+   * A safe subset of the request headers (content type, provider event and delivery ids; never
+   * signatures or tokens). Filled in local mode only for now: the queue message carries no
+   * header values yet, so on AWS it is empty (docs/local.md).
+   */
   readonly headers: Readonly<Record<string, string>>;
   /** The exact bytes the provider sent. */
   readonly body: Buffer;

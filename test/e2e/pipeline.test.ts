@@ -46,8 +46,6 @@ const runs = new Map<string, RowRun>();
 const logs: string[] = [];
 /** Every dedupe key the API answered 2xx for (accepted or duplicate): each must end processed or dead-lettered. */
 const acknowledged = new Set<string>();
-/** Statuses of answers that made a delivery retry (503, 409, 502 on a local timeout). */
-const retries: number[] = [];
 const deadLettered: string[] = [];
 const flakyAttempts = new Map<string, number>();
 const flakyProcessed = new Set<string>();
@@ -89,7 +87,6 @@ async function post(row: Sendable, event: ProviderEvent, copies = 1): Promise<Re
     for (let attempt = 1; ; attempt += 1) {
       const reply = await once();
       if ((reply.status < 500 && reply.status !== 409) || attempt === 8) return reply;
-      retries.push(reply.status);
       await new Promise((r) => setTimeout(r, 250 * attempt));
     }
   };

@@ -57,23 +57,31 @@ describe('npm run send against npm start', () => {
     expect(await res.text()).toBe('1158201444');
   });
 
-  it('prints the status and body and exits 0 on 2xx; exits 1 naming the sources for an unknown one', async () => {
-    const run = async (args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
-      const child = spawn(TSX, ['bin/send.ts', ...args, '--url', app.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => void (err += d.toString()));
-      const [code] = (await once(child, 'exit')) as [number | null];
-      return { code, out, err };
-    };
+  const run = async (args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
+    const child = spawn(TSX, ['bin/send.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => void (err += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, out, err };
+  };
 
-    const [ok, unknown] = await Promise.all([run(['orders']), run(['nope'])]);
+  it('prints the status and body and exits 0 on 2xx; exits 1 naming the sources for an unknown one', async () => {
+    const [ok, unknown] = await Promise.all([run(['orders', '--url', app.url]), run(['nope', '--url', app.url])]);
 
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/^200 OK\n\{"id":"orders:hmac-sha256:[0-9a-f]{64}","status":"accepted"\}\n$/);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('unknown source "nope"');
     expect(unknown.err).toContain('orders');
+  }, 20_000);
+
+  it('says which URL it could not reach, with exit 1 and no stack trace', async () => {
+    const { code, err } = await run(['orders', '--url', 'http://127.0.0.1:9']);
+
+    expect(code).toBe(1);
+    expect(err).toContain('cannot reach http://127.0.0.1:9');
+    expect(err).not.toMatch(/\n\s+at /);
   }, 20_000);
 });
