@@ -12,11 +12,8 @@ import { createProcessorHandler } from '../lambda/processor/handler';
 import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata } from '../lambda/processor/handlers';
 import { handlers as routes } from '../lambda/processor/routes';
 import { createLogger, type IngestLogger } from '../lambda/runtime/observability';
-import { verifyWebhook } from '../lambda/verify';
 import { createLocalVerifier } from '../lambda/verifier/local';
-import { rawBody, requestHeaders, requestUrl } from '../lambda/verifier/request';
 import { localClients, type LocalStack, startLocalStack } from './emulators';
-import { HeaderJournal, safeHeaders } from './headers';
 import { type Poller, startPoller } from './poller';
 import { type LocalServer, type ProxyHandler, startServer } from './server';
 import { createSinkHandler } from './sink';
@@ -98,30 +95,6 @@ function processors(options: LocalOptions): Handlers {
   return defineHandlers(table, { fallback });
 }
 
-/**
- * Wraps a verifier so the safe headers of a request it accepts are noted under the dedupe key
- * (the pure verification core computes it, no I/O) before the message can reach a processor.
- */
-function journaled(verifier: ProxyHandler, source: NamedSource, journal: HeaderJournal): ProxyHandler {
-  const secrets = inlineSecretsOf(source);
-  return async (event, context) => {
-    const headers = requestHeaders(event);
-    const verification = verifyWebhook(
-      { method: event.httpMethod, url: requestUrl(event, source), headers, body: rawBody(event) },
-      { source, secrets, now: Date.now() },
-    );
-    const forget = verification.kind === 'accepted' ? journal.note(verification.dedupeKey, safeHeaders(headers, source)) : undefined;
-    try {
-      const result = await verifier(event, context);
-      if (result.statusCode >= 300) forget?.();
-      return result;
-    } catch (err) {
-      forget?.();
-      throw err;
-    }
-  };
-}
-
 /** Starts the whole path on this machine. */
 export async function startLocal(options: LocalOptions): Promise<LocalApp> {
   const sources = namedSources(options.config);
@@ -136,7 +109,6 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
   const envelope = createEnvelope(localKeyring(createLocalKms()));
   const clients = localClients(stack.endpoints);
   const s3 = new S3Client(clients.s3);
-  const journal = new HeaderJournal();
   const handlers = processors(options);
   const verifiers = new Map<string, ProxyHandler>();
   const closers: (() => void)[] = [];
@@ -164,12 +136,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         ...(options.config.dedupeTtlDays !== undefined ? { dedupeTtlDays: options.config.dedupeTtlDays } : {}),
       });
       closers.push(() => verifier.close());
-      verifiers.set(source.name, journaled(verifier, source, journal));
+      verifiers.set(source.name, verifier);
       const processor = createProcessorHandler({
-        open: async (record) => {
-          const message = await openMessage(record, { envelope, s3, bucket: stack.resources.bucket, source: source.name });
-          return { ...message, headers: journal.find(message.dedupeKey) };
-        },
+        open: (record) => openMessage(record, { envelope, s3, bucket: stack.resources.bucket, source: source.name }),
         handlers,
         logger,
       });

@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Envelope } from './envelope';
+import type { Envelope, SealedHeaders } from './envelope';
 import { PayloadStoreError, QueueError } from './errors';
 import { messageAttributes, type MessageMetadata, messageSize, payloadKey, type PayloadLocation, SQS_MAX_MESSAGE_BYTES } from './message';
 
@@ -26,13 +26,13 @@ export interface Enqueued {
 }
 
 /**
- * Seals the body and sends one message in the format of message.ts. When the message would
+ * Seals the body (with its safe headers) and sends one message in the format of message.ts. When the message would
  * exceed the SQS limit, the ciphertext goes to S3 first (deterministic key, so a retry overwrites
  * rather than leaks a second copy) and the queue gets a pointer.
  * Throws EncryptionError, PayloadStoreError or QueueError; the caller deletes the dedupe record.
  */
-export async function enqueue(meta: MessageMetadata, body: Buffer, deps: EnqueueDeps): Promise<Enqueued> {
-  const ciphertext = await deps.envelope.seal(body, { source: meta.source, dedupeKey: meta.dedupeKey });
+export async function enqueue(meta: MessageMetadata, body: Buffer, headers: SealedHeaders, deps: EnqueueDeps): Promise<Enqueued> {
+  const ciphertext = await deps.envelope.seal(body, { source: meta.source, dedupeKey: meta.dedupeKey }, headers);
   const inlineBody = ciphertext.toString('base64');
   const inlineAttributes = messageAttributes(meta, 'inline');
   let payload: PayloadLocation = 'inline';

@@ -19,7 +19,9 @@ import { EncryptionError, EnvelopeMismatchError } from './errors';
  *   `{source, dedupeKey}` would therefore miss the cache on every message (one KMS call per
  *   event). So the SDK context is per source: `{hookgate:source, hookgate:purpose}`, and the
  *   dedupe key is bound inside the authenticated plaintext as a small frame
- *   `"HGB1" | u16 len | source | u16 len | dedupeKey | body`. AES-GCM authenticates the whole
+ *   `"HGB2" | u16 len | source | u16 len | dedupeKey | u16 len | safe headers (JSON) | body`.
+ *   The safe request headers (headers.ts) ride inside it too, so they are encrypted and never
+ *   message attributes. AES-GCM authenticates the whole
  *   plaintext, so the binding cannot be changed without failing decryption; `open` checks both
  *   the SDK context (decrypt() does not compare it for us) and the frame.
  */
@@ -30,12 +32,21 @@ export interface Binding {
   readonly dedupeKey: string;
 }
 
+/** Safe request headers (headers.ts), lower-case names. */
+export type SealedHeaders = Readonly<Record<string, string>>;
+
+/** What `open` gives back: the exact body bytes and the headers sealed with them. */
+export interface Opened {
+  readonly body: Buffer;
+  readonly headers: SealedHeaders;
+}
+
 /** Seals and opens webhook bodies. Same interface on AWS (KMS) and locally (local key). */
 export interface Envelope {
-  /** Encrypts `body` bound to `binding`; returns the ESDK message bytes. */
-  seal(body: Buffer, binding: Binding): Promise<Buffer>;
+  /** Encrypts `body` and its safe headers bound to `binding`; returns the ESDK message bytes. */
+  seal(body: Buffer, binding: Binding, headers?: SealedHeaders): Promise<Buffer>;
   /** Decrypts and checks the binding; throws EnvelopeMismatchError or EncryptionError. */
-  open(ciphertext: Buffer, binding: Binding): Promise<Buffer>;
+  open(ciphertext: Buffer, binding: Binding): Promise<Opened>;
 }
 
 /** Cache limits of the data-key cache. */
@@ -61,7 +72,7 @@ export const CONTEXT_SOURCE = 'hookgate:source';
 export const CONTEXT_PURPOSE = 'hookgate:purpose';
 export const PURPOSE = 'webhook-body';
 
-const MAGIC = Buffer.from('HGB1', 'ascii');
+const MAGIC = Buffer.from('HGB2', 'ascii');
 
 /**
  * Frame size of the ESDK message. The default (4 KiB) makes a 1 MiB body 256 frames, each a few
@@ -82,16 +93,30 @@ function u16(value: number): Buffer {
   return out;
 }
 
-/** Frames the body with its binding (see the module comment). */
-export function frame(body: Buffer, { source, dedupeKey }: Binding): Buffer {
+/** Frames the body with its binding and safe headers (see the module comment). */
+export function frame(body: Buffer, { source, dedupeKey }: Binding, headers: SealedHeaders = {}): Buffer {
   const s = Buffer.from(source, 'utf8');
   const k = Buffer.from(dedupeKey, 'utf8');
-  if (s.length > 0xffff || k.length > 0xffff) throw new EnvelopeMismatchError('frame');
-  return Buffer.concat([MAGIC, u16(s.length), s, u16(k.length), k, body]);
+  const h = Buffer.from(JSON.stringify(headers), 'utf8');
+  if (s.length > 0xffff || k.length > 0xffff || h.length > 0xffff) throw new EnvelopeMismatchError('frame');
+  return Buffer.concat([MAGIC, u16(s.length), s, u16(k.length), k, u16(h.length), h, body]);
+}
+
+function parseHeaders(text: string): SealedHeaders {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new EnvelopeMismatchError('frame');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new EnvelopeMismatchError('frame');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) if (typeof value === 'string') headers[name] = value;
+  return headers;
 }
 
 /** Reverses `frame`; throws EnvelopeMismatchError when the bytes are not a frame. */
-export function unframe(plaintext: Buffer): { binding: Binding; body: Buffer } {
+export function unframe(plaintext: Buffer): { binding: Binding; headers: SealedHeaders; body: Buffer } {
   if (plaintext.length < MAGIC.length + 4 || !plaintext.subarray(0, MAGIC.length).equals(MAGIC)) {
     throw new EnvelopeMismatchError('frame');
   }
@@ -107,7 +132,8 @@ export function unframe(plaintext: Buffer): { binding: Binding; body: Buffer } {
   };
   const source = read();
   const dedupeKey = read();
-  return { binding: { source, dedupeKey }, body: plaintext.subarray(at) };
+  const headers = parseHeaders(read());
+  return { binding: { source, dedupeKey }, headers, body: plaintext.subarray(at) };
 }
 
 function contextFor(source: string): Record<string, string> {
@@ -126,8 +152,8 @@ export function createEnvelope(keyring: KeyringNode, options: EnvelopeCacheOptio
     maxMessagesEncrypted: options.maxMessagesEncrypted ?? 10_000,
   });
   return {
-    async seal(body, binding) {
-      const plaintext = frame(body, binding);
+    async seal(body, binding, headers) {
+      const plaintext = frame(body, binding, headers);
       try {
         const { result } = await client.encrypt(cmm, plaintext, {
           suiteId: SUITE,
@@ -157,10 +183,10 @@ export function createEnvelope(keyring: KeyringNode, options: EnvelopeCacheOptio
       if (keys.length !== 2 || keys.some((key) => context[key] !== expected[key])) {
         throw new EnvelopeMismatchError('context');
       }
-      const { binding: bound, body } = unframe(plaintext);
+      const { binding: bound, headers, body } = unframe(plaintext);
       if (bound.source !== binding.source) throw new EnvelopeMismatchError('source');
       if (bound.dedupeKey !== binding.dedupeKey) throw new EnvelopeMismatchError('dedupe_key');
-      return body;
+      return { body, headers };
     },
   };
 }

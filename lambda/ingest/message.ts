@@ -45,9 +45,11 @@ export interface MessageMetadata {
   readonly receivedAt: string;
 }
 
-/** A message opened by the processor: its metadata and the raw body exactly as received. */
+/** A message opened by the processor: its metadata, the raw body exactly as received, and the safe headers. */
 export interface OpenedMessage extends MessageMetadata {
   readonly body: Buffer;
+  /** The safe subset of the request headers (headers.ts), lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** What `openMessage` needs. */
@@ -166,6 +168,6 @@ export async function openMessage(record: SQSRecord, deps: OpenMessageDeps): Pro
   const { payload, ...meta } = readMetadata(record);
   if (meta.source !== deps.source) throw new MessageFormatError('message of another source');
   const ciphertext = payload === 'inline' ? Buffer.from(record.body, 'base64') : await fetchCiphertext(record, meta, deps);
-  const body = await deps.envelope.open(ciphertext, { source: meta.source, dedupeKey: meta.dedupeKey });
-  return { ...meta, body };
+  const { body, headers } = await deps.envelope.open(ciphertext, { source: meta.source, dedupeKey: meta.dedupeKey });
+  return { ...meta, body, headers };
 }

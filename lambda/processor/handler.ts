@@ -5,11 +5,8 @@ import type { OpenedMessage as IngestMessage } from '../ingest/message';
 import { METRICS } from '../runtime/telemetry';
 import type { Handlers, LogFields, ProcessorLogger, WebhookEvent } from './handlers';
 
-/**
- * A message as the ingest side hands it over (opened, decrypted, binding checked), plus the
- * safe request headers when the opener has them (the local sink's journal does; see docs/local.md).
- */
-export type OpenedMessage = IngestMessage & { readonly headers?: Readonly<Record<string, string>> };
+/** A message as the ingest side hands it over (opened, decrypted, binding checked, safe headers). */
+export type OpenedMessage = IngestMessage;
 
 /** Counts what a batch did; the AWS entry point backs it with Powertools Metrics (EMF). */
 export interface ProcessorMetrics {
@@ -47,7 +44,7 @@ export function toWebhookEvent(message: OpenedMessage): WebhookEvent {
     eventId: message.eventId,
     eventType: message.eventType,
     receivedAt: message.receivedAt,
-    headers: message.headers ?? {},
+    headers: message.headers,
     body: message.body,
     json<T = unknown>(): T {
       parsed ??= { value: JSON.parse(message.body.toString('utf8')) as unknown };

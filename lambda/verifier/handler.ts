@@ -6,6 +6,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { DEFAULT_MAX_BODY_BYTES, type NamedSource } from '../config/types';
 import { createDedupe } from '../ingest/dedupe';
 import { enqueue, type EnqueueDeps } from '../ingest/enqueue';
+import { safeHeaders } from '../ingest/headers';
 import type { Envelope } from '../ingest/envelope';
 import type { IngestLogger, IngestMetrics } from '../runtime/observability';
 import type { SecretsLoader } from '../runtime/secrets';
@@ -76,7 +77,7 @@ export function createVerifierHandler(deps: VerifierDeps): VerifierHandler {
     ids.dedupeKey = dedupeKey;
     ids.eventId = eventId;
     const meta = { source: source.name, dedupeKey, eventId, eventType, receivedAt: new Date(clock()).toISOString() };
-    const result = await dedupe.once(dedupeKey, context, () => enqueue(meta, body, enqueueDeps));
+    const result = await dedupe.once(dedupeKey, context, () => enqueue(meta, body, safeHeaders(request.headers, source), enqueueDeps));
     if (result.kind === 'first' && !result.recorded) {
       logger.warn('dedupe record not marked completed; a retry after the lease may enqueue again', { dedupeKey, eventId });
     }

@@ -12,7 +12,7 @@ describe('envelope', () => {
     const sealed = await envelope.seal(bytes, binding);
 
     expect(sealed.includes(bytes)).toBe(false);
-    expect((await envelope.open(sealed, binding)).equals(bytes)).toBe(true);
+    expect((await envelope.open(sealed, binding)).body.equals(bytes)).toBe(true);
   });
 
   it('refuses to open a message for another dedupe key or another source', async () => {
@@ -49,7 +49,7 @@ describe('envelope', () => {
     kms.failNext();
 
     await expect(envelope.seal(bytes, binding)).rejects.toBeInstanceOf(EncryptionError);
-    expect((await envelope.open(await envelope.seal(bytes, binding), binding)).equals(bytes)).toBe(true);
+    expect((await envelope.open(await envelope.seal(bytes, binding), binding)).body.equals(bytes)).toBe(true);
   });
 
   it('seals a 900 KiB body in a handful of large frames (4 KiB frames made big bodies take seconds under load)', async () => {
@@ -60,13 +60,23 @@ describe('envelope', () => {
 
     // Per-frame overhead is ~32 bytes: 225 default frames would add ~7 KiB, 4 large ones ~128 bytes.
     expect(sealed.length - body.length).toBeLessThan(2048);
-    expect((await envelope.open(sealed, binding)).equals(body)).toBe(true);
+    expect((await envelope.open(sealed, binding)).body.equals(body)).toBe(true);
+  });
+
+  it('seals the safe headers with the body and gives them back on open', async () => {
+    const envelope = createEnvelope(localKeyring(createLocalKms()));
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-github-delivery': 'd-1' };
+
+    const sealed = await envelope.seal(bytes, binding, headers);
+
+    expect(sealed.includes(Buffer.from('x-github-delivery'))).toBe(false);
+    expect(await envelope.open(sealed, binding)).toEqual({ body: bytes, headers });
   });
 
   it('frames and unframes a binding and refuses truncated frames', () => {
     const framed = frame(bytes, binding);
 
-    expect(unframe(framed)).toEqual({ binding, body: bytes });
+    expect(unframe(framed)).toEqual({ binding, headers: {}, body: bytes });
     expect(() => unframe(framed.subarray(0, 8))).toThrow(EnvelopeMismatchError);
   });
 });

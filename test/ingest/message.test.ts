@@ -36,7 +36,7 @@ describe('message format', () => {
   it('opens an inline message into its metadata and the exact body', async () => {
     const opened = await openMessage(await inline(), deps);
 
-    expect(opened).toEqual({ ...meta, body });
+    expect(opened).toEqual({ ...meta, body, headers: {} });
   });
 
   it('refuses a message whose dedupeKey attribute was changed after sealing', async () => {

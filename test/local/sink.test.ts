@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toWebhookEvent } from '../../lambda/processor/handler';
-import { HeaderJournal, safeHeaders } from '../../local/headers';
 import { createSinkHandler, type SinkLine, sinkLine } from '../../local/sink';
 
 const event = (body: Buffer, headers: Record<string, string> = {}) =>
@@ -44,52 +43,5 @@ describe('sink line', () => {
     const sink = createSinkHandler(join(tmpdir(), 'no-such-dir-hookgate', 'sink.jsonl'));
 
     await expect(sink(event(Buffer.from('{}')), ctx)).rejects.toThrow();
-  });
-});
-
-describe('safe headers', () => {
-  const sent = {
-    'Content-Type': 'application/json',
-    'X-GitHub-Delivery': 'd-1',
-    'X-Hub-Signature-256': 'sha256=abc',
-    'Stripe-Signature': 't=1,v1=abc',
-    'X-Slack-Request-Timestamp': '1',
-    'webhook-id': 'msg_1',
-    'webhook-signature': 'v1,abc',
-    Authorization: 'Bearer x',
-    'X-Partner-Delivery': 'dlv_1',
-    'I-Twilio-Idempotency-Token': 'idem-1',
-  };
-
-  it('keeps content type and provider ids, drops signatures, timestamps and credentials', () => {
-    expect(safeHeaders(sent)).toEqual({ 'content-type': 'application/json', 'x-github-delivery': 'd-1', 'webhook-id': 'msg_1', 'i-twilio-idempotency-token': 'idem-1' });
-  });
-
-  it('keeps an hmac source id header and never a token source own header', () => {
-    const hmac = safeHeaders(sent, { name: 'p', provider: 'hmac', hmac: { header: 'x-partner-signature', idHeader: 'X-Partner-Delivery' } });
-    const token = safeHeaders({ 'User-Agent': 'ua', 'content-type': 'a' }, { name: 'o', provider: 'token', header: 'User-Agent' });
-
-    expect(hmac['x-partner-delivery']).toBe('dlv_1');
-    expect(token).toEqual({ 'content-type': 'a' });
-  });
-
-  it('journals the first request of an event, and forgets one the verifier did not accept', () => {
-    const journal = new HeaderJournal();
-    journal.note('k1', { a: '1' });
-    journal.note('k1', { a: 'second copy' });
-    const forget = journal.note('k2', { b: '2' });
-    forget();
-
-    expect(journal.find('k1')).toEqual({ a: '1' });
-    expect(journal.find('k2')).toEqual({});
-  });
-
-  it('keeps the journal bounded, dropping the oldest entries first', () => {
-    const journal = new HeaderJournal(2);
-    for (const key of ['k1', 'k2', 'k3']) journal.note(key, { key });
-
-    expect(journal.find('k1')).toEqual({});
-    expect(journal.find('k2')).toEqual({ key: 'k2' });
-    expect(journal.find('k3')).toEqual({ key: 'k3' });
   });
 });
