@@ -167,3 +167,19 @@ export function lambdaContext(functionName: string, timeoutMs: number, clock: ()
     succeed: unsupported,
   };
 }
+
+/**
+ * Invokes a handler the way Lambda bounds it: past `timeoutMs` the call fails with a
+ * `FunctionTimeout` error (the caller answers as AWS would), though the code keeps running here.
+ */
+export async function invokeWithTimeout<E, R>(handler: (event: E, context: Context) => Promise<R>, event: E, context: Context, timeoutMs: number): Promise<R> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('function timed out'), { name: 'FunctionTimeout' })), timeoutMs);
+  });
+  try {
+    return await Promise.race([handler(event, context), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { lambdaContext } from './apigateway';
+import { invokeWithTimeout, lambdaContext } from './apigateway';
 
 /**
  * Feeds a processor the way Lambda's SQS event source mapping does: long-polled batches,
@@ -96,18 +96,6 @@ export function successes(records: readonly SQSRecord[], response: SQSBatchRespo
 
 const errorName = (err: unknown): string => (err instanceof Error ? err.name : typeof err);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function invokeWithTimeout(handler: SqsHandler, event: SQSEvent, context: Context, timeoutMs: number): Promise<SQSBatchResponse | void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('function timed out'), { name: 'FunctionTimeout' })), timeoutMs);
-  });
-  try {
-    return await Promise.race([handler(event, context), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Starts polling one queue. */
 export async function startPoller(options: PollerOptions): Promise<Poller> {

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { lambdaContext, toProxyEvent } from './apigateway';
+import { invokeWithTimeout, lambdaContext, toProxyEvent } from './apigateway';
 
 /** A verifier Lambda handler, as API Gateway invokes it. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -75,18 +75,6 @@ function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
   res.end(body);
 }
 
-async function invoke(handler: ProxyHandler, event: APIGatewayProxyEvent, context: Context, timeoutMs: number): Promise<APIGatewayProxyResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('function timed out'), { name: 'FunctionTimeout' })), timeoutMs);
-  });
-  try {
-    return await Promise.race([handler(event, context), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * The local API: `POST|GET /webhooks/{source}` become API Gateway proxy events for that
  * source's verifier; everything else answers as API Gateway would for an unknown route.
@@ -112,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
       source,
     );
     try {
-      writeResult(res, await invoke(verifier, event, lambdaContext(`hookgate-verifier-${source}`, timeoutMs), timeoutMs));
+      writeResult(res, await invokeWithTimeout(verifier, event, lambdaContext(`hookgate-verifier-${source}`, timeoutMs), timeoutMs));
     } catch (err) {
       // What API Gateway answers when the function fails or times out.
       options.onHandlerError?.(source, err instanceof Error ? err.name : typeof err);

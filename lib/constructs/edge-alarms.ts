@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { RUNBOOK, runbookLine } from '../runbook';
+import { RUNBOOK, type RunbookEntry } from '../runbook';
 import type { OnCallTopic } from './on-call-topic';
 
 export const EDGE_ALARM_DEFAULTS = {
@@ -46,17 +46,8 @@ export class EdgeAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: EdgeAlarmsProps) {
     super(scope, id);
-    const alarm = (alarmId: string, metric: cloudwatch.IMetric, threshold: number, what: string, runbook: (typeof RUNBOOK)[keyof typeof RUNBOOK]): cloudwatch.Alarm =>
-      props.onCall.notify(
-        new cloudwatch.Alarm(this, alarmId, {
-          metric,
-          threshold,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          alarmDescription: `hookgate API: ${what}. ${runbookLine(runbook)}`,
-        }),
-      );
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, threshold: number, what: string, runbook: RunbookEntry): cloudwatch.Alarm =>
+      props.onCall.alarm(this, alarmId, { metric, threshold, description: `hookgate API: ${what}`, runbook });
     this.api5xx = alarm(
       'Api5xx',
       props.stage.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../lambda/runtime/telemetry';
-import { RUNBOOK, runbookLine } from '../runbook';
+import { RUNBOOK, type RunbookEntry } from '../runbook';
 import type { OnCallTopic } from './on-call-topic';
 
 /** Default thresholds, also documented in lambda/config/types.ts. */
@@ -61,19 +61,9 @@ export class SourceAlarms extends Construct {
       metric: cloudwatch.IMetric,
       threshold: number,
       what: string,
-      runbook: (typeof RUNBOOK)[keyof typeof RUNBOOK],
+      runbook: RunbookEntry,
     ): cloudwatch.Alarm =>
-      props.onCall.notify(
-        new cloudwatch.Alarm(this, alarmId, {
-          metric,
-          threshold,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          // No data means no traffic, which is not trouble.
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          alarmDescription: `hookgate source ${name}: ${what}. ${runbookLine(runbook)}`,
-        }),
-      );
+      props.onCall.alarm(this, alarmId, { metric, threshold, description: `hookgate source ${name}: ${what}`, runbook });
 
     this.signatureFailures = alarm(
       'SignatureFailures',
