@@ -1,0 +1,372 @@
+/**
+ * Local end-to-end throughput and latency, the AWS calls behind each accepted event, and the
+ * floor: the same DynamoDB and SQS calls made directly against the same emulators at the same
+ * concurrency, without HTTP, verification or encryption. e2e / floor is the figure that means
+ * something on a shared machine; absolute rates depend on the machine.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { NamedSource } from '../lambda/config/types';
+import { validateConfig } from '../lambda/config/validate';
+import { createLocalKms, type KmsCallCounts } from '../lambda/ingest/local-kms';
+import { type LocalApp, startLocal } from '../local/app';
+import { localClients } from '../local/emulators';
+import { type CallLog, callCounts, createCallLog, instrumenter, type SentShape } from './calls';
+import type { LoadResult, LoadSpec } from './load';
+
+const SOURCE: NamedSource = { name: 'github', provider: 'github', secrets: ['bench-github-secret'] };
+const SECRET = 'bench-github-secret';
+const QUEUE = `hookgate-${SOURCE.name}`;
+
+/** Durations of the phases, seconds; the whole bench must fit in a few minutes on 2 cores. */
+export interface E2eOptions {
+  readonly bodyBytes: number;
+  readonly connections: number;
+  readonly warmupSeconds: number;
+  /** Concurrency 1: per-invocation durations, the proxy for Lambda billed duration. */
+  readonly serialSeconds: number;
+  readonly loadSeconds: number;
+  readonly floorSeconds: number;
+}
+
+export const E2E_DEFAULTS: E2eOptions = { bodyBytes: 2 * 1024, connections: 10, warmupSeconds: 2, serialSeconds: 3, loadSeconds: 15, floorSeconds: 15 };
+
+/** Bytes written to stdout (what CloudWatch Logs would ingest) by kind of line. */
+export interface LogBytes {
+  verifierLog: number;
+  verifierLines: number;
+  verifierEmf: number;
+  verifierEmfLines: number;
+  processorLog: number;
+  processorLines: number;
+  other: number;
+  otherLines: number;
+}
+
+export interface PhaseCalls {
+  /** Accepted events in the phase (2xx answers). */
+  readonly events: number;
+  readonly calls: Record<string, number>;
+  readonly kms: KmsCallCounts;
+  /** Messages per ReceiveMessage that returned any, and per DeleteMessageBatch. */
+  readonly receiveBatches: readonly number[];
+  readonly deleteBatches: readonly number[];
+  readonly processed: number;
+  readonly processorMs: readonly number[];
+  readonly sendBytes: readonly number[];
+  readonly log: LogBytes;
+  /** durationMs of each 'webhook accepted' log line (the verifier's own measure). */
+  readonly verifierMs: readonly number[];
+}
+
+export interface FloorResult {
+  readonly events: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly messageBytes: number;
+}
+
+export interface E2eResult {
+  readonly options: E2eOptions;
+  /** The very first event of a fresh app: what a cold start costs in calls. */
+  readonly cold: PhaseCalls;
+  readonly serial: { readonly load: LoadResult; readonly calls: PhaseCalls };
+  readonly load: { readonly load: LoadResult; readonly calls: PhaseCalls; readonly perSecond: number };
+  readonly floor: FloorResult;
+  /** Accepted (2xx) over the whole run vs messages the processors deleted after the drain. */
+  readonly drained: { readonly accepted: number; readonly processed: number; readonly queueLeft: number; readonly dlq: number };
+  readonly ratio: number;
+}
+
+function emptyLog(): LogBytes {
+  return { verifierLog: 0, verifierLines: 0, verifierEmf: 0, verifierEmfLines: 0, processorLog: 0, processorLines: 0, other: 0, otherLines: 0 };
+}
+
+/**
+ * Captures stdout (Powertools Logger and EMF write there, as they do on Lambda) and classifies
+ * each line, without printing it: thousands of log lines would drown the bench's own output.
+ */
+class LogCapture {
+  bytes = emptyLog();
+  verifierMs: number[] = [];
+  private readonly original = process.stdout.write.bind(process.stdout);
+  private pending = '';
+
+  start(): void {
+    const capture = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+      this.pending += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      let newline = this.pending.indexOf('\n');
+      while (newline >= 0) {
+        this.classify(this.pending.slice(0, newline + 1));
+        this.pending = this.pending.slice(newline + 1);
+        newline = this.pending.indexOf('\n');
+      }
+      const callback = rest.find((r): r is () => void => typeof r === 'function');
+      callback?.();
+      return true;
+    };
+    process.stdout.write = capture as typeof process.stdout.write;
+  }
+
+  stop(): void {
+    process.stdout.write = this.original;
+  }
+
+  take(): { bytes: LogBytes; verifierMs: number[] } {
+    const out = { bytes: this.bytes, verifierMs: this.verifierMs };
+    this.bytes = emptyLog();
+    this.verifierMs = [];
+    return out;
+  }
+
+  private classify(line: string): void {
+    const size = Buffer.byteLength(line);
+    let parsed: { _aws?: unknown; message?: string; durationMs?: number } = {};
+    try {
+      parsed = JSON.parse(line) as typeof parsed;
+    } catch {
+      // Not JSON: counted as other.
+    }
+    if (parsed._aws !== undefined) {
+      this.bytes.verifierEmf += size;
+      this.bytes.verifierEmfLines += 1;
+    } else if (parsed.message === 'webhook accepted') {
+      this.bytes.verifierLog += size;
+      this.bytes.verifierLines += 1;
+      if (typeof parsed.durationMs === 'number') this.verifierMs.push(parsed.durationMs);
+    } else if (parsed.message === 'webhook processed') {
+      this.bytes.processorLog += size;
+      this.bytes.processorLines += 1;
+    } else {
+      this.bytes.other += size;
+      this.bytes.otherLines += 1;
+    }
+  }
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** Runs bench/load.ts in a child process (see there why). */
+function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'load.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${String(code)}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+const sendCount = (log: CallLog): number => log.calls.get('verifier SQS SendMessage') ?? 0;
+const kmsSnapshot = (calls: KmsCallCounts): KmsCallCounts => ({ ...calls });
+const kmsDelta = (after: KmsCallCounts, before: KmsCallCounts): KmsCallCounts => ({
+  generateDataKey: after.generateDataKey - before.generateDataKey,
+  encrypt: after.encrypt - before.encrypt,
+  decrypt: after.decrypt - before.decrypt,
+});
+
+/**
+ * The floor: per event, the dedupe writes the verifier makes (Powertools' conditional PutItem of
+ * an in-progress record, then the UpdateItem to COMPLETED) and one SendMessage of a message of
+ * the same size and attributes as the verifier sent, `connections` loops at once.
+ */
+async function runFloor(app: LocalApp, options: E2eOptions, sample: SentShape): Promise<FloorResult> {
+  const clients = localClients(app.stack.endpoints);
+  const dynamodb = new DynamoDBClient(clients.dynamodb);
+  const sqs = new SQSClient(clients.sqs);
+  // Its own queue: nobody consumes it, as in the e2e run nobody else consumes the source's queue.
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'hookgate-bench-floor', Attributes: { MaximumMessageSize: String(1024 * 1024) } }));
+  const body = randomBytes(Math.ceil((sample.bodyBytes * 3) / 4)).toString('base64').slice(0, sample.bodyBytes);
+  const table = app.stack.resources.tableName;
+  let seq = 0;
+  let errors = 0;
+
+  async function oneEvent(): Promise<void> {
+    const id = `floor:${(seq += 1)}`;
+    const nowS = Math.floor(Date.now() / 1000);
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { id: { S: id }, expiration: { N: String(nowS + 7 * 86_400) }, status: { S: 'INPROGRESS' }, in_progress_expiration: { N: String(Date.now() + 10_000) } },
+        ConditionExpression: 'attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_in_millis)',
+        ExpressionAttributeNames: { '#id': 'id', '#expiry': 'expiration', '#status': 'status', '#in_progress_expiry': 'in_progress_expiration' },
+        ExpressionAttributeValues: { ':now': { N: String(nowS) }, ':now_in_millis': { N: String(Date.now()) }, ':inprogress': { S: 'INPROGRESS' } },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body, MessageAttributes: sample.attributes }));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { id: { S: id } },
+        UpdateExpression: 'SET #response_data = :response_data, #expiry = :expiry, #status = :status',
+        ExpressionAttributeNames: { '#response_data': 'data', '#expiry': 'expiration', '#status': 'status' },
+        ExpressionAttributeValues: { ':response_data': { S: '"enqueued"' }, ':expiry': { N: String(nowS + 7 * 86_400) }, ':status': { S: 'COMPLETED' } },
+      }),
+    );
+  }
+
+  async function loop(until: number, latencies: number[] | undefined): Promise<number> {
+    let count = 0;
+    while (performance.now() < until) {
+      const started = performance.now();
+      try {
+        await oneEvent();
+        count += 1;
+        latencies?.push(performance.now() - started);
+      } catch {
+        errors += 1;
+      }
+    }
+    return count;
+  }
+
+  try {
+    const loops = (seconds: number, latencies?: number[]): Promise<number[]> => {
+      const until = performance.now() + seconds * 1000;
+      return Promise.all(Array.from({ length: options.connections }, () => loop(until, latencies)));
+    };
+    await loops(Math.min(2, options.warmupSeconds));
+    errors = 0;
+    const latencies: number[] = [];
+    const started = performance.now();
+    const counts = await loops(options.floorSeconds, latencies);
+    const seconds = (performance.now() - started) / 1000;
+    const events = counts.reduce((a, b) => a + b, 0);
+    return { events, seconds, perSecond: events / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, messageBytes: Buffer.byteLength(body) };
+  } finally {
+    await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined);
+    dynamodb.destroy();
+    sqs.destroy();
+  }
+}
+
+async function queueDepth(app: LocalApp, url: string): Promise<number> {
+  const sqs = new SQSClient(localClients(app.stack.endpoints).sqs);
+  try {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/** Runs the phases in order: cold event, warm-up, serial, load, drain, floor. */
+export async function benchE2e(options: E2eOptions = E2E_DEFAULTS, progress: (line: string) => void = () => undefined): Promise<E2eResult> {
+  const log = createCallLog();
+  const kms = createLocalKms();
+  const capture = new LogCapture();
+  capture.start();
+  let app: LocalApp | undefined;
+  let accepted = 0;
+  let processed = 0;
+  try {
+    app = await startLocal({
+      config: validateConfig({ sources: { [SOURCE.name]: { provider: SOURCE.provider, secrets: SOURCE.secrets } } }, 'local'),
+      port: 0,
+      kms,
+      instrument: instrumenter(log, QUEUE),
+    });
+    const url = `${app.url}/webhooks/${SOURCE.name}`;
+    const spec = (phase: string, connections: number, duration: number): LoadSpec => ({
+      url,
+      source: SOURCE,
+      secret: SECRET,
+      bodyBytes: options.bodyBytes,
+      connections,
+      duration,
+      idPrefix: phase,
+    });
+
+    // Collects one phase: waits until the processors deleted every message the verifier sent.
+    const collect = async (events: number, kmsBefore: KmsCallCounts): Promise<PhaseCalls> => {
+      const drained = await waitFor(() => log.processed >= sendCount(log), 60_000);
+      if (!drained) progress(`  drain timed out: ${log.processed} processed of ${sendCount(log)} sent`);
+      const { bytes, verifierMs } = capture.take();
+      processed += log.processed;
+      const phase: PhaseCalls = {
+        events,
+        calls: callCounts(log),
+        kms: kmsDelta(kmsSnapshot(kms.calls), kmsBefore),
+        receiveBatches: [...log.received],
+        deleteBatches: [...log.deleted],
+        processed: log.processed,
+        processorMs: [...log.processorMs],
+        sendBytes: [...log.sentBytes],
+        log: bytes,
+        verifierMs,
+      };
+      log.reset();
+      return phase;
+    };
+
+    // Cold: the first event of a fresh process (data key generation, connections).
+    let before = kmsSnapshot(kms.calls);
+    const coldLoad = await runLoadProcess({ ...spec('cold', 1, 1), duration: 0.05 });
+    accepted += coldLoad.ok2xx;
+    const cold = await collect(coldLoad.ok2xx, before);
+    progress(`  cold: ${coldLoad.ok2xx} event(s)`);
+
+    const warm = await runLoadProcess(spec('warm', options.connections, options.warmupSeconds));
+    accepted += warm.ok2xx;
+    await collect(warm.ok2xx, kmsSnapshot(kms.calls));
+    progress(`  warm-up: ${warm.ok2xx} events`);
+
+    before = kmsSnapshot(kms.calls);
+    const serialLoad = await runLoadProcess(spec('serial', 1, options.serialSeconds));
+    accepted += serialLoad.ok2xx;
+    const serial = { load: serialLoad, calls: await collect(serialLoad.ok2xx, before) };
+    progress(`  serial: ${serialLoad.ok2xx} events, p50 ${serialLoad.p50} ms`);
+
+    before = kmsSnapshot(kms.calls);
+    const loadResult = await runLoadProcess(spec('load', options.connections, options.loadSeconds));
+    accepted += loadResult.ok2xx;
+    const load = { load: loadResult, calls: await collect(loadResult.ok2xx, before), perSecond: loadResult.ok2xx / loadResult.seconds };
+    progress(`  load: ${loadResult.ok2xx} events in ${loadResult.seconds} s, ${load.perSecond.toFixed(0)}/s`);
+
+    const queues = app.stack.resources.queues[SOURCE.name];
+    const drained = {
+      accepted,
+      processed,
+      queueLeft: queues === undefined ? -1 : await queueDepth(app, queues.queueUrl),
+      dlq: queues === undefined ? -1 : await queueDepth(app, queues.dlqUrl),
+    };
+
+    const sample = log.sample ?? { bodyBytes: 4 * 1024, attributes: {} };
+    const floor = await runFloor(app, options, sample);
+    progress(`  floor: ${floor.events} events, ${floor.perSecond.toFixed(0)}/s`);
+    return { options, cold, serial, load, floor, drained, ratio: load.perSecond / floor.perSecond };
+  } finally {
+    capture.stop();
+    await app?.stop();
+  }
+}
