@@ -240,6 +240,28 @@ export function costModel(results: BenchResults): CostModel {
 
 const usd = (n: number): string => (n >= 0.01 || n === 0 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`);
 
+/** What one change would save per million 2 KB webhooks at `monthly` volume. */
+export function levers(model: CostModel, results: BenchResults, monthly: number): LineItem[] {
+  const a = ASSUMPTIONS;
+  const phase = results.e2e.load.calls;
+  const logs = phase.log;
+  const events = Math.max(1, phase.events);
+  const batch = Math.max(1, phase.receiveBatch.mean);
+  const rate = (bytes: number): number => ((bytes * M) / GB) * (PRICES.logsIngestGb + PRICES.logsStoreGbMonth * a.storedMonths);
+  const perEventLines = (logs.verifierLog + logs.processorLog + a.perLogEventBytes * (logs.verifierLines + logs.processorLines)) / events;
+  const platform = (a.lambdaPlatformBytes + a.perLogEventBytes * a.lambdaPlatformLines) * (1 + 1 / batch);
+  // Provisioned writes at a steady rate, auto scaling at 70 % utilisation ($0.00065 per WCU-hour, list price as known at 2025).
+  const provisionedPerMWrites = (M / 3600 / 0.7) * 0.00065;
+  const writes = model.scenarios[0]?.items.find((i) => i.item === 'DynamoDB writes')?.dollars ?? 0;
+  return [
+    { item: 'X-Ray: a sampling rule without reservoir at 1 % (or tracing only on errors)', dollars: xrayPerMillion(monthly), how: 'the default reservoir traces every request of a quiet source' },
+    { item: 'Logs: no per-event INFO lines (the dedupe key and outcome go in the EMF blob as properties; processor logs per batch)', dollars: rate(perEventLines), how: `${Math.round(perEventLines)} B per event measured` },
+    { item: 'Logs: Lambda system log level WARN (JSON log format drops START/END/REPORT)', dollars: rate(platform), how: `${Math.round(platform)} B per event assumed` },
+    { item: 'DynamoDB: provisioned capacity with auto scaling at a steady rate', dollars: Math.max(0, writes - 2 * provisionedPerMWrites), how: `2 writes at ~$${provisionedPerMWrites.toFixed(2)} per million vs on-demand` },
+    { item: 'Stack: execution logs at ERROR, WAF logging filtered to blocked/counted requests', dollars: model.stackLogExtras.reduce((sum, i) => sum + i.dollars, 0), how: 'estimates above' },
+  ];
+}
+
 /** The headline: hookgate 2 KB per million, all included, at a monthly volume. */
 export function headline(model: CostModel, monthly: number, withStackExtras: boolean): number {
   const base = model.scenarios[0]?.subtotal ?? Number.NaN;
@@ -315,6 +337,10 @@ export function renderCost(model: CostModel, results: BenchResults): string {
     '| ---: | ---: | ---: | ---: |',
     ...model.xray.map((x) => `| ${(x.monthly / M).toFixed(0)} M | ${usd(headline(model, x.monthly, false))} | ${usd(headline(model, x.monthly, true))} | $6.50 |`),
     '',
+    '## Verdict',
+    '',
+    ...verdict(model, results),
+    '',
     '## Fixed monthly cost per environment',
     '',
     '| item | 1 source | 9 sources (config/prod.json) | how |',
@@ -325,6 +351,28 @@ export function renderCost(model: CostModel, results: BenchResults): string {
     '',
   );
   return lines.join('\n');
+}
+
+function verdict(model: CostModel, results: BenchResults): string[] {
+  const monthly = 10 * M;
+  const total = headline(model, monthly, false);
+  const withExtras = headline(model, monthly, true);
+  const list = levers(model, results, monthly);
+  const out = [
+    `At 10 M webhooks a month, 2 KB, the measured path with X-Ray costs **${usd(total)} per million** (${usd(withExtras)} with the stack's execution and WAF logs):`,
+    total <= 6.5 ? `the $6.50 target is met with ${usd(6.5 - total)} to spare.` : `**the $6.50 target is missed by ${usd(total - 6.5)}** (${usd(withExtras - 6.5)} with the stack's logs).`,
+    `API Gateway REST ($3.50) and WAF ($0.60) alone are ${usd(4.1)}, 63 % of the target, before any of hookgate's own work.`,
+    '',
+    'What each change would save per million (10 M/month):',
+    '',
+    '| change | saves | why |',
+    '| --- | ---: | --- |',
+    ...list.map((l) => `| ${l.item} | ${usd(l.dollars)} | ${l.how} |`),
+    '',
+    `With all of them: ${usd(withExtras - list.reduce((sum, l) => sum + l.dollars, 0))} per million. Beyond that, only the front door moves the figure:`,
+    'an HTTP API ($1.00/M) cannot carry a WAF web ACL, so it would need CloudFront + WAF in front, a design change, not a setting.',
+  ];
+  return out;
 }
 
 export function writeCostDoc(results: BenchResults, file = join(__dirname, '..', 'docs', 'cost.md'), append = ''): CostModel {

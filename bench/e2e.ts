@@ -16,7 +16,8 @@ import { createLocalKms, type KmsCallCounts } from '../lambda/ingest/local-kms';
 import { type LocalApp, startLocal } from '../local/app';
 import { localClients } from '../local/emulators';
 import { type CallLog, callCounts, createCallLog, instrumenter, type SentShape } from './calls';
-import type { LoadResult, LoadSpec } from './load';
+import { eventBody, type LoadResult, type LoadSpec } from './load';
+import { signRequest } from '../lambda/verify/sign';
 
 const SOURCE: NamedSource = { name: 'github', provider: 'github', secrets: ['bench-github-secret'] };
 const SECRET = 'bench-github-secret';
@@ -89,6 +90,8 @@ const billed = (values: readonly number[]): number => (values.length === 0 ? Num
 
 export interface FloorResult {
   readonly events: number;
+  /** CPU of this process (the floor's clients and dynalite) per event, ms. */
+  readonly cpuMsPerEvent: number;
   readonly seconds: number;
   readonly perSecond: number;
   readonly p50: number;
@@ -100,11 +103,15 @@ export interface FloorResult {
 export interface E2eResult {
   readonly options: E2eOptions;
   /** The very first event of a fresh app: what a cold start costs in calls. */
-  readonly cold: PhaseSummary;
+  readonly cold: PhaseSummary & { readonly status: number; readonly ms: number };
   readonly serial: { readonly load: LoadResult; readonly calls: PhaseSummary };
   readonly serialLarge: { readonly load: LoadResult; readonly calls: PhaseSummary };
-  /** `perSecond`: 2xx answers per second of the load phase, as the client measured it. */
-  readonly load: { readonly load: LoadResult; readonly calls: PhaseSummary; readonly perSecond: number };
+  /**
+   * `perSecond`: 2xx answers per second of the load phase, as the client measured it.
+   * `cpuMsPerEvent`: CPU of this process (server, verifier, processors, dynalite) per accepted
+   * event; `loadCpuMsPerEvent`: the load generator's.
+   */
+  readonly load: { readonly load: LoadResult; readonly calls: PhaseSummary; readonly perSecond: number; readonly cpuMsPerEvent: number; readonly loadCpuMsPerEvent: number };
   readonly floor: FloorResult;
   /** Accepted (2xx) over the whole run vs messages the processors deleted after the drain. */
   readonly drained: { readonly accepted: number; readonly processed: number; readonly queueLeft: number; readonly dlq: number };
@@ -201,6 +208,14 @@ function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
+/** One signed event from this process: the cold-start event, before any load. */
+async function sendOne(url: string, body: Buffer, id: string): Promise<number> {
+  const signed = signRequest(SOURCE, SECRET, body, { now: Date.now(), url, eventId: id });
+  const res = await fetch(signed.url, { method: 'POST', headers: { 'content-type': 'application/json', ...signed.headers }, body });
+  await res.arrayBuffer();
+  return res.status;
+}
+
 async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (!done()) {
@@ -283,10 +298,12 @@ async function runFloor(app: LocalApp, options: E2eOptions, sample: SentShape): 
     errors = 0;
     const latencies: number[] = [];
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const counts = await loops(options.floorSeconds, latencies);
+    const used = process.cpuUsage(cpu);
     const seconds = (performance.now() - started) / 1000;
     const events = counts.reduce((a, b) => a + b, 0);
-    return { events, seconds, perSecond: events / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, messageBytes: Buffer.byteLength(body) };
+    return { events, cpuMsPerEvent: (used.user + used.system) / 1000 / Math.max(1, events), seconds, perSecond: events / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, messageBytes: Buffer.byteLength(body) };
   } finally {
     await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined);
     dynamodb.destroy();
@@ -370,9 +387,11 @@ export async function benchE2e(options: E2eOptions = E2E_DEFAULTS, progress: (li
     let before = kmsSnapshot(kms.calls);
     // autocannon's duration may end with one request per connection in flight: the verifier
     // still accepts it, so accepted counts come from the verifier's SendMessage calls.
-    const coldLoad = await runLoadProcess({ ...spec('cold', 1, 1), duration: 0.05 });
+    const coldStarted = performance.now();
+    const coldStatus = await sendOne(url, eventBody('cold', options.bodyBytes), 'cold-1');
+    const coldMs = performance.now() - coldStarted;
     const cold = await collect(before);
-    progress(`  cold: ${cold.events} event(s), ${coldLoad.p50} ms`);
+    progress(`  cold: ${cold.events} event(s), HTTP ${coldStatus}, ${coldMs.toFixed(0)} ms`);
 
     const warm = await runLoadProcess(spec('warm', options.connections, options.warmupSeconds));
     await collect(kmsSnapshot(kms.calls));
@@ -389,10 +408,18 @@ export async function benchE2e(options: E2eOptions = E2E_DEFAULTS, progress: (li
     progress(`  serial ${options.largeBodyBytes / 1024} KB: ${serialLarge.calls.events} events, p50 ${largeLoad.p50} ms`);
 
     before = kmsSnapshot(kms.calls);
+    const cpu = process.cpuUsage();
     const loadResult = await runLoadProcess(spec('load', options.connections, options.loadSeconds));
     const loadCalls = await collect(before);
-    // As the client saw it: 2xx answers within autocannon's measured duration.
-    const load = { load: loadResult, calls: loadCalls, perSecond: loadResult.ok2xx / loadResult.seconds };
+    const used = process.cpuUsage(cpu);
+    const load = {
+      load: loadResult,
+      calls: loadCalls,
+      // As the client saw it: 2xx answers within autocannon's measured duration.
+      perSecond: loadResult.ok2xx / loadResult.seconds,
+      cpuMsPerEvent: (used.user + used.system) / 1000 / Math.max(1, loadCalls.events),
+      loadCpuMsPerEvent: loadResult.cpuMs / Math.max(1, loadResult.requests),
+    };
     progress(`  load: ${loadCalls.events} events in ${loadResult.seconds} s, ${load.perSecond.toFixed(0)}/s`);
 
     const queues = app.stack.resources.queues[SOURCE.name];
@@ -406,7 +433,7 @@ export async function benchE2e(options: E2eOptions = E2E_DEFAULTS, progress: (li
     const sample = log.sample ?? { bodyBytes: 4 * 1024, attributes: {} };
     const floor = await runFloor(app, options, sample);
     progress(`  floor: ${floor.events} events, ${floor.perSecond.toFixed(0)}/s`);
-    return { options, cold, serial, serialLarge, load, floor, drained, ratio: load.perSecond / floor.perSecond };
+    return { options, cold: { ...cold, status: coldStatus, ms: coldMs }, serial, serialLarge, load, floor, drained, ratio: load.perSecond / floor.perSecond };
   } finally {
     capture.stop();
     await app?.stop();

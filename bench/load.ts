@@ -34,6 +34,8 @@ export interface LoadResult {
   readonly p90: number;
   readonly p99: number;
   readonly max: number;
+  /** CPU the load generator itself used (user + system), ms: it shares the cores with the server. */
+  readonly cpuMs: number;
 }
 
 /** A JSON body of exactly `bytes` bytes, unique per event id. */
@@ -44,6 +46,7 @@ export function eventBody(id: string, bytes: number): Buffer {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const target = new URL(spec.url);
+  const cpu = process.cpuUsage();
   let seq = 0;
   const result = await autocannon({
     url: target.origin,
@@ -76,6 +79,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     p90: result.latency.p90,
     p99: result.latency.p99,
     max: result.latency.max,
+    cpuMs: (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000,
   };
 }
 
