@@ -40,7 +40,7 @@ export const PRICES = {
 
 /** What the model assumes and did not measure. */
 export const ASSUMPTIONS = {
-  /** lib/constructs/webhook-function.ts on the stack branch (63d1ce7): memorySize default 512. */
+  /** lib/constructs/webhook-function.ts (main at 42a0c2b): memorySize default 512. */
   verifierMemoryMb: 512,
   processorMemoryMb: 512,
   /** Lambda START/END/REPORT (+ XRAY) lines per invocation, bytes (text format). */
@@ -98,7 +98,7 @@ export interface CostModel {
   readonly scenarios: readonly Scenario[];
   /** X-Ray dollars per million webhooks at a monthly volume. */
   readonly xray: readonly { readonly monthly: number; readonly perMillion: number }[];
-  /** Per million, as the stack branch configures logging today (estimates, not measured). */
+  /** Per million, as lib/ configures logging today (estimates, not measured). */
   readonly stackLogExtras: readonly LineItem[];
   readonly fixed: readonly { readonly item: string; readonly perMonth: (sources: number) => number; readonly how: string; readonly vpcOnly?: boolean }[];
 }
@@ -288,7 +288,7 @@ export function renderCost(model: CostModel, results: BenchResults): string {
     '',
     '## Assumptions',
     '',
-    `- Lambda arm64, verifier ${ASSUMPTIONS.verifierMemoryMb} MB and processor ${ASSUMPTIONS.processorMemoryMb} MB: the default of \`WebhookFunction\` on the stack branch (63d1ce7), not yet merged here.`,
+    `- Lambda arm64, verifier ${ASSUMPTIONS.verifierMemoryMb} MB and processor ${ASSUMPTIONS.processorMemoryMb} MB: the default of \`WebhookFunction\` in lib/ (merged on main at 42a0c2b, not in this branch).`,
     '- Billed duration: the local handler duration, rounded up to 1 ms per invocation. Verifier: the serial phase (one request at a time, as one Lambda',
     '  environment sees them). Processor: the load phase per batch (2 KB), the 64 KB serial phase per message times the 2 KB batch size (64 KB).',
     '  Local durations run on a shared 2-core machine against emulators: a proxy, not a promise.',
@@ -325,7 +325,7 @@ export function renderCost(model: CostModel, results: BenchResults): string {
     '| ---: | ---: |',
     ...model.xray.map((x) => `| ${(x.monthly / M).toFixed(0)} M | ${usd(x.perMillion)} |`),
     '',
-    '## Logging the stack branch adds (estimates, not measured)',
+    '## Logging lib/ adds today (estimates, not measured)',
     '',
     '| item | per million | how |',
     '| --- | ---: | --- |',
