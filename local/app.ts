@@ -10,9 +10,9 @@ import { createEnvelope } from '../lambda/ingest/envelope';
 import { createLocalKms, type LocalKms, localKeyring } from '../lambda/ingest/local-kms';
 import { openMessage } from '../lambda/ingest/message';
 import { createProcessorHandler } from '../lambda/processor/handler';
-import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata, type ProcessorLogger } from '../lambda/processor/handlers';
+import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata } from '../lambda/processor/handlers';
 import { handlers as routes } from '../lambda/processor/routes';
-import { createLogger } from '../lambda/runtime/observability';
+import { createLogger, type IngestLogger } from '../lambda/runtime/observability';
 import { verifyWebhook } from '../lambda/verify';
 import { createLocalVerifier } from '../lambda/verifier/local';
 import { rawBody, requestHeaders, requestUrl } from '../lambda/verifier/request';
@@ -34,8 +34,11 @@ import { UsageError } from './cli';
  * | SQS event source mapping              | local/poller.ts, one per source                |
  */
 
-/** Verifier timeout locally; the dedupe lease is sized from the context's remaining time. */
-export const VERIFIER_TIMEOUT_MS = 10_000;
+/**
+ * The verifier's timeout, as the stack sets it (15 s, under API Gateway's 29 s); the dedupe
+ * lease is sized from the context's remaining time.
+ */
+export const VERIFIER_TIMEOUT_MS = 15_000;
 
 /** Options of {@link startLocal}. */
 export interface LocalOptions {
@@ -51,8 +54,8 @@ export interface LocalOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Long-poll wait of the pollers. @default 20 */
   readonly waitTimeSeconds?: number;
-  /** Logger of the local plumbing and processors. @default Powertools Logger per source */
-  readonly logger?: (source: string) => ProcessorLogger;
+  /** Logger of each source's verifier and processor, and of the plumbing (`local`). @default a Powertools Logger per source */
+  readonly logger?: (source: string) => IngestLogger;
   /** The local KMS behind every envelope (pass one to read its call counts). @default a fresh one */
   readonly kms?: LocalKms;
   /**
@@ -172,6 +175,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         endpoints: stack.endpoints,
         resources: stack.resources,
         envelope,
+        logger,
         ...(options.config.dedupeTtlDays !== undefined ? { dedupeTtlDays: options.config.dedupeTtlDays } : {}),
         ...(options.instrument !== undefined ? { instrument: (client: LocalClient) => options.instrument?.(client, 'verifier') } : {}),
       });
@@ -194,7 +198,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
           batchSize: source.batchSize ?? 10,
           functionTimeoutMs: (source.processorTimeoutSeconds ?? 30) * 1000,
           ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
-          onError: (what, name) => plumbing.warn('local poller: batch left for retry', { source: source.name, what, error: name }),
+          // invoke: the batch stays for retry; receive/delete: the queue was unreachable.
+          onError: (what, name) => plumbing.warn(`local poller: ${what} failed`, { source: source.name, error: name }),
         }),
       );
     }

@@ -12,6 +12,8 @@ export interface Sample {
   readonly contentType: string;
   /** The provider's delivery id, for schemes that carry it in a header. */
   readonly eventId?: string;
+  /** Headers the provider sends besides its signature (event type, shop...). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -37,6 +39,7 @@ const BUILDERS: Record<ProviderName, Builder> = {
   }),
   twilio: () => ({
     contentType: 'application/x-www-form-urlencoded',
+    eventId: `${randomUUID()}-${hex(4)}`,
     body: Buffer.from(
       new URLSearchParams({
         AccountSid: `AC${hex(16)}`,
@@ -71,11 +74,13 @@ const BUILDERS: Record<ProviderName, Builder> = {
   github: () => ({
     contentType: 'application/json',
     eventId: randomUUID(),
+    headers: { 'X-GitHub-Event': 'ping', 'X-GitHub-Hook-ID': '123456789', 'User-Agent': 'GitHub-Hookshot/local' },
     body: json({ zen: 'Keep it logically awesome.', hook_id: 123456789, hook: { type: 'Repository', id: 123456789, events: ['push'] }, repository: { id: 1296269, full_name: 'octo-org/octo-repo' } }),
   }),
   shopify: () => ({
     contentType: 'application/json',
     eventId: randomUUID(),
+    headers: { 'X-Shopify-Topic': 'orders/create', 'X-Shopify-Shop-Domain': 'hookgate-local.myshopify.com', 'X-Shopify-API-Version': '2025-07' },
     body: json({ id: Number.parseInt(hex(5), 16), email: 'customer@example.com', created_at: new Date().toISOString(), currency: 'USD', total_price: '19.99', line_items: [{ id: 1, title: 'Sample', quantity: 1 }] }),
   }),
   slack: (_s, now) => ({

@@ -120,7 +120,12 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     }
   }
 
+  let closing = false;
   const server: Server = createServer((req, res) => {
+    // Once closing, a connection is closed as soon as its response is out (no keep-alive wait).
+    res.on('finish', () => {
+      if (closing) server.closeIdleConnections();
+    });
     handle(req, res).catch(() => {
       if (!res.headersSent) sendJson(res, 500, { message: 'Internal server error' });
       else res.destroy();
@@ -134,8 +139,15 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        closing = true;
+        // Requests in flight finish (their verifier may be enqueueing); past the function
+        // timeout, whatever is left is cut, as API Gateway would have given up by then.
+        const cut = setTimeout(() => server.closeAllConnections(), timeoutMs + 1000);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

@@ -57,6 +57,13 @@ export interface DedupeOptions {
   readonly ttlDays?: number;
 }
 
+/**
+ * Shortest lease written. Powertools writes no lease at all when the remaining time is 0, and an
+ * in-progress record without a lease blocks its key until the record expires (days). Any positive
+ * value will do: the invocation cannot outlive its remaining time, so neither can its work.
+ */
+export const MIN_LEASE_MS = 100;
+
 interface KeyPayload {
   readonly dedupeKey: string;
   readonly [key: string]: JSONValue;
@@ -91,7 +98,10 @@ export function createDedupe(options: DedupeOptions): Dedupe {
         {
           persistenceStore,
           // A config per call: the lease comes from this invocation's context.
-          config: new IdempotencyConfig({ expiresAfterSeconds, lambdaContext: context }),
+          config: new IdempotencyConfig({
+            expiresAfterSeconds,
+            lambdaContext: { ...context, getRemainingTimeInMillis: () => Math.max(MIN_LEASE_MS, context.getRemainingTimeInMillis()) },
+          }),
         },
       );
       try {

@@ -11,6 +11,12 @@ export interface EnqueueDeps {
   readonly s3: S3Client;
   readonly queueUrl: string;
   readonly bucket: string;
+  /**
+   * Largest message sent inline; bigger ones go to S3. Must not exceed the queue's
+   * MaximumMessageSize (the stack and the emulators set 1 MiB).
+   * @default 1048576 (SQS maximum)
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /** What was sent, for logs and tests. */
@@ -32,7 +38,7 @@ export async function enqueue(meta: MessageMetadata, body: Buffer, deps: Enqueue
   let payload: PayloadLocation = 'inline';
   let messageBody = inlineBody;
   let attributes = inlineAttributes;
-  if (messageSize(inlineBody, inlineAttributes) > SQS_MAX_MESSAGE_BYTES) {
+  if (messageSize(inlineBody, inlineAttributes) > (deps.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES)) {
     const key = payloadKey(meta.source, meta.dedupeKey);
     try {
       await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: ciphertext, ContentType: 'application/octet-stream' }));

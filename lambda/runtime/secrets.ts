@@ -4,7 +4,15 @@ import type { NamedSource, SourceSecrets } from '../config/types';
 import { SecretsError } from '../ingest/errors';
 
 /** Loads a source's secret values; called per request, cached by the implementation. */
-export type SecretsLoader = () => Promise<SourceSecrets>;
+export interface SecretsLoader {
+  (): Promise<SourceSecrets>;
+  /**
+   * Re-reads the secrets bypassing the cache, at most once per interval; `undefined` when it
+   * declines. The verifier calls it after a signature failure, so a rotated secret verifies at
+   * once instead of after the cache's maxAge.
+   */
+  refresh?: () => Promise<SourceSecrets | undefined>;
+}
 
 /**
  * Parses a Secrets Manager value: one secret as a plain string, or JSON
@@ -44,20 +52,38 @@ export function inlineSecrets(secrets: SourceSecrets): SecretsLoader {
  */
 export function secretsManagerSecrets(
   source: NamedSource,
-  options: { readonly client?: SecretsManagerClient; readonly maxAgeSeconds?: number } = {},
+  options: {
+    readonly client?: SecretsManagerClient;
+    /** @default 300 */
+    readonly maxAgeSeconds?: number;
+    /** Least time between forced re-reads, so bad signatures cannot hammer Secrets Manager. @default 30 */
+    readonly refreshIntervalSeconds?: number;
+    /** @default Date.now */
+    readonly clock?: () => number;
+  } = {},
 ): SecretsLoader {
   const name = source.secretName;
   if (name === undefined) throw new SecretsError();
   const provider = new SecretsProvider(options.client === undefined ? {} : { awsSdkV3Client: options.client });
   const maxAge = options.maxAgeSeconds ?? 300;
-  return async () => {
+  const interval = (options.refreshIntervalSeconds ?? 30) * 1000;
+  const clock = options.clock ?? Date.now;
+  let lastForced = Number.NEGATIVE_INFINITY;
+  const read = async (forceFetch: boolean): Promise<SourceSecrets> => {
     let value: string | Uint8Array | undefined;
     try {
-      value = await provider.get(name, { maxAge });
+      value = await provider.get(name, { maxAge, forceFetch });
     } catch (err) {
       throw new SecretsError({ cause: err });
     }
     if (value === undefined) throw new SecretsError();
     return parseSecretValue(typeof value === 'string' ? value : Buffer.from(value).toString('utf8'));
   };
+  return Object.assign(() => read(false), {
+    async refresh(): Promise<SourceSecrets | undefined> {
+      if (clock() - lastForced < interval) return undefined;
+      lastForced = clock();
+      return read(true);
+    },
+  });
 }

@@ -45,6 +45,9 @@ export type VerifierHandler = (event: APIGatewayProxyEvent, context: Context) =>
 
 type Ids = { dedupeKey?: string; eventId?: string };
 
+/** Refusals a newer secret could turn into an acceptance (timestamps and formats cannot). */
+const REFRESHABLE: ReadonlySet<string> = new Set(['bad_signature', 'bad_token', 'bad_verify_token']);
+
 /**
  * Creates the verifier: raw body, size limit, verification, then dedupe -> seal -> enqueue.
  * Answers 2xx only after SQS accepted the message; every failure after the dedupe write deletes
@@ -61,11 +64,13 @@ export function createVerifierHandler(deps: VerifierDeps): VerifierHandler {
     const body = rawBody(event);
     // Before any secret or AWS call: an oversized body costs nothing downstream.
     if (body.length > maxBodyBytes) return { kind: 'rejected', reason: 'payload_too_large' };
-    const secrets = await deps.secrets();
-    const verification = verifyWebhook(
-      { method: event.httpMethod, url: requestUrl(event, source), headers: requestHeaders(event), body },
-      { source, secrets, now: clock() },
-    );
+    const request = { method: event.httpMethod, url: requestUrl(event, source), headers: requestHeaders(event), body };
+    let verification = verifyWebhook(request, { source, secrets: await deps.secrets(), now: clock() });
+    if (verification.kind === 'rejected' && REFRESHABLE.has(verification.reason) && deps.secrets.refresh !== undefined) {
+      // Maybe the secret was rotated since it was cached: re-read once (rate-limited) and retry.
+      const fresh = await deps.secrets.refresh().catch(() => undefined); // a failed re-read keeps the 401
+      if (fresh !== undefined) verification = verifyWebhook(request, { source, secrets: fresh, now: clock() });
+    }
     if (verification.kind !== 'accepted') return verification;
     const { dedupeKey, eventId, eventType } = verification;
     ids.dedupeKey = dedupeKey;

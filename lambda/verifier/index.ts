@@ -1,4 +1,4 @@
-import { getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
+import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -29,8 +29,9 @@ function required(name: string): string {
 export function verifierFromEnv(): VerifierHandler {
   const source = JSON.parse(required(ENV.source)) as NamedSource;
   const keyArn = required(ENV.keyArn);
-  const ttl = process.env[ENV.dedupeTtlDays];
-  const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: getClient(KMS, CLIENT) });
+  const ttl = Number(process.env[ENV.dedupeTtlDays]);
+  // cacheClients: one KMS client per region for the process (getClient alone builds one per call).
+  const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: cacheClients(getClient(KMS, CLIENT)) });
   return createVerifierHandler({
     source,
     secrets:
@@ -44,7 +45,7 @@ export function verifierFromEnv(): VerifierHandler {
     queueUrl: required(ENV.queueUrl),
     bucket: required(ENV.payloadBucket),
     envelope: createEnvelope(keyring),
-    dedupeTtlDays: ttl === undefined ? undefined : Number(ttl),
+    dedupeTtlDays: Number.isFinite(ttl) && ttl > 0 ? ttl : undefined,
     logger: createLogger(source.name),
     metrics: createMetrics(source.name),
   });

@@ -88,6 +88,18 @@ describe('dedupe on DynamoDB', () => {
     expect(await first).toEqual({ kind: 'first', value: 'first', recorded: true });
   });
 
+  it('always writes a lease, even when the invocation reports no remaining time', async () => {
+    const dedupe = createDedupe({ client, tableName: TABLE });
+    const key = freshKey();
+    let lease: string | undefined;
+
+    await dedupe.once(key, lambdaContext(0), async () => {
+      lease = (await record(key))?.in_progress_expiration?.N;
+    });
+
+    expect(Number(lease)).toBeGreaterThan(Date.now() - 5000);
+  });
+
   it('treats an expired record as absent even though TTL has not deleted it yet', async () => {
     const dedupe = createDedupe({ client, tableName: TABLE });
     const key = freshKey();

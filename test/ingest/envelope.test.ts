@@ -52,6 +52,17 @@ describe('envelope', () => {
     expect((await envelope.open(await envelope.seal(bytes, binding), binding)).equals(bytes)).toBe(true);
   });
 
+  it('seals a 900 KiB body in a handful of large frames (4 KiB frames made big bodies take seconds under load)', async () => {
+    const envelope = createEnvelope(localKeyring(createLocalKms()));
+    const body = Buffer.alloc(900 * 1024, 0x61);
+
+    const sealed = await envelope.seal(body, binding);
+
+    // Per-frame overhead is ~32 bytes: 225 default frames would add ~7 KiB, 4 large ones ~128 bytes.
+    expect(sealed.length - body.length).toBeLessThan(2048);
+    expect((await envelope.open(sealed, binding)).equals(body)).toBe(true);
+  });
+
   it('frames and unframes a binding and refuses truncated frames', () => {
     const framed = frame(bytes, binding);
 

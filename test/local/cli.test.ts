@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 
 // The tsx binary itself: it relays SIGTERM/SIGINT to the script and exits with its code (npx
@@ -70,5 +72,18 @@ describe('npm start (bin/local.ts)', () => {
     expect(port.code).toBe(1);
     expect(port.stderr).toContain('--port must be a port number');
     expect(`${flag.stderr}${port.stderr}`).not.toMatch(/\n\s+at /);
+  }, 20_000);
+
+  it('refuses a port in use with exit 1 and a hint to pass another --port', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const { port } = taken.address() as AddressInfo;
+
+    const { code, stderr } = await exited(start(['--port', String(port)]));
+    taken.close();
+
+    expect(code).toBe(1);
+    expect(stderr).toContain(`port ${port} is in use`);
+    expect(stderr).not.toMatch(/\n\s+at /);
   }, 20_000);
 });

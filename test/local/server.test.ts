@@ -144,4 +144,23 @@ describe('local API server', () => {
     expect(reply.status).toBe(502);
     expect(reply.body).not.toContain('payload');
   });
+
+  it('lets a request in flight finish when it closes, then refuses new connections', async () => {
+    let release: () => void = () => undefined;
+    const slow: ProxyHandler = async () => {
+      await new Promise<void>((r) => (release = r));
+      return { statusCode: 200, body: '{"status":"accepted"}' };
+    };
+    const closing = await startServer({ port: 0, verifiers: new Map([['slow', slow]]) });
+    const inFlight = send(closing.port, 'POST', '/webhooks/slow', {}, Buffer.from('{}'));
+    await new Promise((r) => setTimeout(r, 100));
+
+    const closed = closing.close();
+    release();
+    const reply = await inFlight;
+    await closed;
+
+    expect(reply.status).toBe(200);
+    await expect(send(closing.port, 'POST', '/webhooks/slow', {}, Buffer.from('{}'))).rejects.toThrow();
+  });
 });

@@ -2,7 +2,10 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SecretsError } from '../../lambda/ingest/errors';
+import { createEnvelope } from '../../lambda/ingest/envelope';
+import { createLocalKms, localKeyring } from '../../lambda/ingest/local-kms';
 import { payloadKey } from '../../lambda/ingest/message';
+import { createLocalVerifier } from '../../lambda/verifier/local';
 import { bodyKey } from '../../lambda/verify/dedupe';
 import { type LocalStack, startLocalStack } from '../../local/emulators';
 import { deferred, lambdaContext } from '../ingest/helpers';
@@ -10,7 +13,7 @@ import { apiEvent, captureOutput, failNext, harness, type Harness, telemetry, TO
 
 const SOURCES = [
   'accept', 'base64', 'dup', 'conc', 'expired', 'sqsfail', 'kmsfail', 'dynfail', 'crash', 'lease', 'large',
-  's3fail', 'limit', 'reject', 'telemetry', 'secretsfail', 'updatefail', 'kmsbudget',
+  's3fail', 'limit', 'reject', 'telemetry', 'secretsfail', 'updatefail', 'kmsbudget', 'rotation', 'localfactory',
 ];
 
 let stack: LocalStack;
@@ -287,6 +290,44 @@ describe('verifier handler on the emulators', () => {
     const response = await h.handler(apiEvent({ body: '{}' }), lambdaContext());
 
     expect(response.statusCode).toBe(503);
+  });
+
+  it('accepts a token signed with a secret rotated since it was cached, by re-reading the secrets once', async () => {
+    let refreshes = 0;
+    const rotating = Object.assign(async () => ({ secrets: ['old-token'] }), {
+      refresh: async () => {
+        refreshes += 1;
+        return refreshes === 1 ? { secrets: [TOKEN, 'old-token'] } : undefined;
+      },
+    });
+    const h = make(stack, tokenSource('rotation'), { secrets: rotating });
+
+    const rotated = await h.handler(apiEvent({ body: '{"id":"rotated"}' }), lambdaContext());
+    const forged = await h.handler(apiEvent({ body: '{"id":"forged"}', headers: { [TOKEN_HEADER]: 'forged' } }), lambdaContext());
+
+    expect(rotated.statusCode).toBe(200);
+    expect(forged.statusCode).toBe(401);
+    expect(refreshes).toBe(2);
+  });
+
+  it('serves the same contract through the local factory over the emulators', async () => {
+    const kms = createLocalKms();
+    const reader = make(stack, tokenSource('localfactory'), { envelope: createEnvelope(localKeyring(kms)) });
+    const verifier = createLocalVerifier({
+      source: tokenSource('localfactory'),
+      secrets: { secrets: [TOKEN] },
+      endpoints: stack.endpoints,
+      resources: stack.resources,
+      envelope: createEnvelope(localKeyring(kms)),
+      ...telemetry('localfactory', { quiet: true }),
+    });
+
+    const response = await verifier(apiEvent({ body: NON_UTF8, base64: true }), lambdaContext());
+    verifier.close();
+    const { opened } = await reader.drain();
+
+    expect(json(response.body)).toEqual({ id: bodyKey('localfactory', NON_UTF8), status: 'accepted' });
+    expect(opened.map((m) => m.body.equals(NON_UTF8))).toEqual([true]);
   });
 
   it('still answers 200 when SQS accepted but marking the record completed failed (the event is durable)', async () => {

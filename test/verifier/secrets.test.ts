@@ -34,6 +34,30 @@ describe('secrets from Secrets Manager', () => {
     expect(calls()).toBe(1);
   });
 
+  it('re-reads a rotated secret on refresh, at most once per interval', async () => {
+    let value = '{"secrets":["old"]}';
+    const { client, calls } = stubbedClient(async () => value);
+    let now = 1_000_000;
+    const load = secretsManagerSecrets(
+      { name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-rotate' },
+      { client, refreshIntervalSeconds: 30, clock: () => now },
+    );
+
+    await load();
+    value = '{"secrets":["new","old"]}';
+    const cached = await load();
+    const refreshed = await load.refresh?.();
+    const tooSoon = await load.refresh?.();
+    now += 31_000;
+    const later = await load.refresh?.();
+
+    expect(cached).toEqual({ secrets: ['old'] });
+    expect(refreshed).toEqual({ secrets: ['new', 'old'] });
+    expect(tooSoon).toBeUndefined();
+    expect(later).toEqual({ secrets: ['new', 'old'] });
+    expect(calls()).toBe(3);
+  });
+
   it('reports an unavailable Secrets Manager as a SecretsError', async () => {
     const { client } = stubbedClient(async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalServiceError' })));
     const load = secretsManagerSecrets({ name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-down' }, { client });

@@ -1,0 +1,156 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge } from '../nag';
+
+/** One route of the API: a source and its verifier. */
+export interface IngressRoute {
+  readonly sourceName: string;
+  readonly verifier: lambda.IFunction;
+  /** Also answer `GET` (subscription handshake, Meta `hub.challenge`). @default false */
+  readonly handshake?: boolean;
+}
+
+/** Props of {@link IngressApi}. */
+export interface IngressApiProps {
+  /** Routes to add now; more with {@link IngressApi.addRoute}. @default none */
+  readonly routes?: readonly IngressRoute[];
+  /** Key that encrypts the access and execution log groups. */
+  readonly logEncryptionKey: kms.IKey;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Stage steady-state requests per second. @default 100 */
+  readonly throttlingRateLimit?: number;
+  /** Stage burst. @default 200 */
+  readonly throttlingBurstLimit?: number;
+  /** @default 'v1' */
+  readonly stageName?: string;
+}
+
+/** The path prefix of every route: `/webhooks/{source}`. */
+export const WEBHOOKS_PATH = 'webhooks';
+
+/**
+ * The REST API providers call: `POST /webhooks/<source>` per configured source (a resource per
+ * source, so unknown sources never reach a function), `GET` as well for handshake providers.
+ *
+ * Bodies pass through as bytes: `binaryMediaTypes: ['*\/*']` makes API Gateway hand the exact
+ * bytes to the verifier base64-encoded (`isBase64Encoded`), so signatures are checked over what
+ * the provider sent, whatever its content type. Access logs are JSON without bodies; execution
+ * logging is INFO without data trace (no headers or bodies in logs).
+ */
+export class IngressApi extends Construct {
+  public readonly api: apigateway.RestApi;
+  public readonly stage: apigateway.Stage;
+  public readonly accessLogGroup: logs.LogGroup;
+  public readonly executionLogGroup: logs.LogGroup;
+  /** `/webhooks`: every source's resource hangs under it. */
+  public readonly webhooks: apigateway.Resource;
+
+  constructor(scope: Construct, id: string, props: IngressApiProps) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'v1';
+    const logOptions = {
+      encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    };
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', logOptions);
+
+    this.api = new apigateway.RestApi(this, 'Api', {
+      description: 'hookgate: webhooks in, verified and queued',
+      endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
+      binaryMediaTypes: ['*/*'],
+      // Execution logging needs the account-level CloudWatch role; kept on stack deletion
+      // because it is shared by every API in the account and region.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigateway.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: apigateway.AccessLogField.contextRequestId(),
+            extendedRequestId: apigateway.AccessLogField.contextExtendedRequestId(),
+            ip: apigateway.AccessLogField.contextIdentitySourceIp(),
+            requestTime: apigateway.AccessLogField.contextRequestTime(),
+            httpMethod: apigateway.AccessLogField.contextHttpMethod(),
+            resourcePath: apigateway.AccessLogField.contextResourcePath(),
+            status: apigateway.AccessLogField.contextStatus(),
+            protocol: apigateway.AccessLogField.contextProtocol(),
+            responseLength: apigateway.AccessLogField.contextResponseLength(),
+            integrationLatency: apigateway.AccessLogField.contextIntegrationLatency(),
+            responseLatency: apigateway.AccessLogField.contextResponseLatency(),
+            wafStatus: apigateway.AccessLogField.contextWafResponseCode(),
+            errorMessage: apigateway.AccessLogField.contextErrorMessage(),
+          }),
+        ),
+        loggingLevel: apigateway.MethodLoggingLevel.INFO,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: props.throttlingRateLimit ?? 100,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+      },
+    });
+    this.stage = this.api.deploymentStage;
+
+    // API Gateway would create this group itself, unencrypted and kept forever; creating it
+    // first (under the name API Gateway dictates) gives it the key and the retention.
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      ...logOptions,
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
+    });
+    this.stage.node.addDependency(this.executionLogGroup);
+
+    this.webhooks = this.api.root.addResource(WEBHOOKS_PATH);
+    for (const route of props.routes ?? []) this.addRoute(route);
+
+    // An unknown source hits no resource; answer 404 like the contract says, not API Gateway's
+    // 403 "Missing Authentication Token".
+    this.api.addGatewayResponse('UnknownSource', {
+      type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+      statusCode: '404',
+      templates: { 'application/json': '{"error":"unknown_source"}' },
+    });
+
+    const signedWebhooks =
+      'Providers cannot use IAM, Cognito or API keys: every webhook is authenticated by its provider signature (or token) in the verifier, over the exact bytes, before anything is enqueued.';
+    acknowledge(this.api, 'AwsSolutions-APIG4', signedWebhooks);
+    acknowledge(this.api, 'AwsSolutions-COG4', signedWebhooks);
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG2',
+      'Body validation would parse the body before its signature is checked (the parse-then-verify anti-pattern) and there is no schema: providers define their payloads. The verifier checks size and signature over the exact bytes and answers 4xx.',
+    );
+    acknowledge(
+      this.api,
+      'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
+      'Webhook deliveries must never be answered from a cache (each is a distinct event); no cache cluster exists, so nothing is stored unencrypted.',
+    );
+    acknowledge(
+      this.api,
+      'HIPAA.Security-APIGWSSLEnabled',
+      'The rule asks for a client certificate towards HTTP backends; every integration here is a Lambda (AWS_PROXY) integration over AWS TLS endpoints.',
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'The account-level API Gateway logging role uses the AWS-documented managed policy; it is what execution logging requires.',
+    );
+  }
+
+  /** `POST /webhooks/<source>` (and `GET` for handshakes) to the source's verifier. */
+  addRoute(route: IngressRoute): apigateway.Resource {
+    const resource = this.webhooks.addResource(route.sourceName);
+    const integration = new apigateway.LambdaIntegration(route.verifier, { proxy: true, allowTestInvoke: false });
+    resource.addMethod('POST', integration);
+    if (route.handshake === true) resource.addMethod('GET', integration);
+    return resource;
+  }
+}

@@ -1,0 +1,146 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS } from '../../lambda/runtime/telemetry';
+import { RUNBOOK, runbookLine } from '../runbook';
+import type { OnCallTopic } from './on-call-topic';
+
+/** Default thresholds, also documented in lambda/config/types.ts. */
+export const SOURCE_ALARM_DEFAULTS = {
+  signatureFailureThreshold: 20,
+  functionErrorCount: 1,
+  queueAgeSeconds: 300,
+} as const;
+
+/** Props of {@link SourceAlarms}. */
+export interface SourceAlarmsProps {
+  readonly sourceName: string;
+  /** `Hookgate/<environment>`, as set in POWERTOOLS_METRICS_NAMESPACE. */
+  readonly metricsNamespace: string;
+  readonly verifier: lambda.IFunction;
+  readonly processor: lambda.IFunction;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly onCall: OnCallTopic;
+  /** Signature failures per 5 minutes. @default 20 */
+  readonly signatureFailureThreshold?: number;
+  /** Verifier or processor errors per 5 minutes. @default 1 */
+  readonly functionErrorCount?: number;
+  /** Oldest message age on the work queue, seconds. @default 300 */
+  readonly queueAgeSeconds?: number;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** The alarms of one source, each wired to on-call and naming its runbook entry. */
+export class SourceAlarms extends Construct {
+  public readonly signatureFailures: cloudwatch.Alarm;
+  public readonly verifierErrors: cloudwatch.Alarm;
+  public readonly verifierThrottles: cloudwatch.Alarm;
+  public readonly processorErrors: cloudwatch.Alarm;
+  public readonly deadLetterQueueDepth: cloudwatch.Alarm;
+  public readonly oldestMessageAge: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: SourceAlarmsProps) {
+    super(scope, id);
+    const name = props.sourceName;
+    const errorCount = props.functionErrorCount ?? SOURCE_ALARM_DEFAULTS.functionErrorCount;
+    const emf = (metricName: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        // Exactly the dimensions the functions emit, or the alarm would watch an empty series.
+        dimensionsMap: { service: METRICS.service, [METRICS.sourceDimension]: name },
+        statistic: cloudwatch.Stats.SUM,
+        period: FIVE_MINUTES,
+      });
+    const alarm = (
+      alarmId: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      what: string,
+      runbook: (typeof RUNBOOK)[keyof typeof RUNBOOK],
+    ): cloudwatch.Alarm =>
+      props.onCall.notify(
+        new cloudwatch.Alarm(this, alarmId, {
+          metric,
+          threshold,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          // No data means no traffic, which is not trouble.
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription: `hookgate source ${name}: ${what}. ${runbookLine(runbook)}`,
+        }),
+      );
+
+    this.signatureFailures = alarm(
+      'SignatureFailures',
+      emf(METRICS.signatureFailures),
+      props.signatureFailureThreshold ?? SOURCE_ALARM_DEFAULTS.signatureFailureThreshold,
+      'signature, token or timestamp failures spiked (wrong secret after a rotation, or someone probing)',
+      RUNBOOK.signatureFailures,
+    );
+    this.verifierErrors = alarm(
+      'VerifierErrors',
+      props.verifier.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      errorCount,
+      'the verifier function failed (providers got a 5xx and will retry)',
+      RUNBOOK.verifierErrors,
+    );
+    this.verifierThrottles = alarm(
+      'VerifierThrottles',
+      props.verifier.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      1,
+      'the verifier function was throttled (providers got a 5xx and will retry)',
+      RUNBOOK.verifierThrottles,
+    );
+    // A processor that reports batch item failures returns normally, so Lambda's Errors metric
+    // misses them: add the processor's own failure count.
+    this.processorErrors = alarm(
+      'ProcessorErrors',
+      new cloudwatch.MathExpression({
+        expression: 'FILL(errors, 0) + FILL(failures, 0)',
+        usingMetrics: {
+          errors: props.processor.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+          failures: emf(METRICS.processingFailures),
+        },
+        period: FIVE_MINUTES,
+        label: 'processor errors + failed records',
+      }),
+      errorCount,
+      'the processor failed records or crashed (they are retried, then moved to the DLQ)',
+      RUNBOOK.processorErrors,
+    );
+    this.deadLetterQueueDepth = alarm(
+      'DeadLetterQueueDepth',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      1,
+      'events are waiting in the dead-letter queue and need a redrive',
+      RUNBOOK.dlqDepth,
+    );
+    this.oldestMessageAge = alarm(
+      'OldestMessageAge',
+      props.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+      props.queueAgeSeconds ?? SOURCE_ALARM_DEFAULTS.queueAgeSeconds,
+      'the oldest message on the work queue is getting old (processors are behind or failing)',
+      RUNBOOK.queueAge,
+    );
+  }
+
+  /** Every alarm of the source. */
+  get all(): readonly cloudwatch.Alarm[] {
+    return [
+      this.signatureFailures,
+      this.verifierErrors,
+      this.verifierThrottles,
+      this.processorErrors,
+      this.deadLetterQueueDepth,
+      this.oldestMessageAge,
+    ];
+  }
+}

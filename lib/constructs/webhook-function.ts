@@ -1,0 +1,110 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge } from '../nag';
+import { FunctionRole } from './function-role';
+
+/** The newest Node.js LTS runtime aws-cdk-lib offers. */
+export const RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** Props of {@link WebhookFunction}. */
+export interface WebhookFunctionProps {
+  /** Path of the TypeScript entry point exporting `handler`. */
+  readonly entry: string;
+  /** Environment variables: names, ARNs and non-secret JSON only. @default none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Key that encrypts the function's log group. */
+  readonly logEncryptionKey: kms.IKey;
+  /** Log retention. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** Place the function in this VPC's private isolated subnets. @default no VPC */
+  readonly vpc?: ec2.IVpc;
+  /** Security groups in the VPC. @default one created for the function */
+  readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /** What the function does, shown in the console. @default none */
+  readonly description?: string;
+}
+
+/**
+ * One hookgate Lambda function: arm64, newest Node.js LTS, esbuild-minified with source maps,
+ * X-Ray active tracing, its own encrypted log group with retention, and its own role that
+ * starts with nothing but writing to that log group (no AWS managed policies, no inline policy). Callers add
+ * exactly the actions the function needs with {@link WebhookFunction.addToRolePolicy}.
+ */
+export class WebhookFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: FunctionRole;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.role = new FunctionRole(this, 'Role', { description: props.description });
+    this.logGroup.grantWrite(this.role);
+    if (props.vpc !== undefined) {
+      // What AWSLambdaVPCAccessExecutionRole grants, without the managed policy's logs:* on '*'.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      runtime: RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: props.timeout ?? Duration.seconds(10),
+      memorySize: props.memorySize ?? 512,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      description: props.description,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // Local esbuild only: synth must work offline and without Docker.
+        forceDockerBundling: false,
+      },
+      ...(props.vpc !== undefined
+        ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
+        : {}),
+    });
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      props.vpc === undefined
+        ? 'X-Ray PutTraceSegments/PutTelemetryRecords (added by active tracing) support no resource-level permissions.'
+        : 'X-Ray PutTraceSegments/PutTelemetryRecords and the EC2 network-interface actions Lambda needs in a VPC support no resource-level permissions.',
+    );
+  }
+
+  /** Adds one statement to the function's own role. */
+  addToRolePolicy(statement: iam.PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+}

@@ -1,0 +1,138 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { DEFAULT_DEDUPE_TTL_DAYS, type EnvironmentConfig } from '../lambda/config/types';
+import { namedSources } from '../lambda/config/validate';
+import { METRICS } from '../lambda/runtime/telemetry';
+import { DedupeTable } from './constructs/dedupe-table';
+import { EdgeAlarms } from './constructs/edge-alarms';
+import { HookgateDashboard } from './constructs/hookgate-dashboard';
+import { IngressApi, WEBHOOKS_PATH } from './constructs/ingress-api';
+import { OnCallTopic } from './constructs/on-call-topic';
+import { PayloadBucket } from './constructs/payload-bucket';
+import { PrivateNetwork } from './constructs/private-network';
+import { SourceCell } from './constructs/source-cell';
+import { StackKey } from './constructs/stack-key';
+import { WebhookFirewall } from './constructs/webhook-firewall';
+import { validateStackInput } from './stack-props';
+
+/** Props of {@link HookgateStack}. */
+export interface HookgateStackProps extends StackProps {
+  /** The environment's name (`dev`, `prod`...): metrics namespace `Hookgate/<name>`. */
+  readonly environmentName: string;
+  /** The environment's config, as read from `config/<name>.json`. */
+  readonly config: EnvironmentConfig;
+  /** Verifier entry point. @default lambda/verifier/index.ts */
+  readonly verifierEntry?: string;
+  /** Processor entry point. @default lambda/processor/index.ts */
+  readonly processorEntry?: string;
+}
+
+/** Default log retention when the config names none (CloudWatch's one month). */
+const DEFAULT_LOG_RETENTION_DAYS = 30;
+
+/**
+ * One deployable hookgate environment:
+ *
+ * provider → WAF → API Gateway → verifier (per source) → SQS (+DLQ) → processor (per source),
+ * with the dedupe table, the payload bucket and one customer-managed key shared by all sources,
+ * alarms to the on-call topic and a dashboard.
+ */
+export class HookgateStack extends Stack {
+  public readonly key: StackKey;
+  public readonly onCall: OnCallTopic;
+  public readonly network?: PrivateNetwork;
+  public readonly dedupe: DedupeTable;
+  public readonly payloads: PayloadBucket;
+  public readonly cells: readonly SourceCell[];
+  public readonly ingress: IngressApi;
+  public readonly firewall: WebhookFirewall;
+  public readonly edgeAlarms: EdgeAlarms;
+  public readonly dashboard: HookgateDashboard;
+
+  constructor(scope: Construct, id: string, props: HookgateStackProps) {
+    validateStackInput(props.environmentName, props.config);
+    const { environmentName, config, verifierEntry, processorEntry, ...stackProps } = props;
+    super(scope, id, { description: `hookgate ${environmentName}: webhook ingestion`, ...stackProps });
+    const retain = config.retain ?? true;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = (config.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays;
+    const metricsNamespace = `${METRICS.namespacePrefix}/${environmentName}`;
+    const sources = namedSources(config);
+
+    // Shared by every source: the key, on-call, the network, the dedupe table, the payload bucket.
+    this.key = new StackKey(this, 'Key', { removalPolicy });
+    const key = this.key.key;
+    // Every log group: encrypted with the stack key, the config's retention, removed with the stack or not.
+    const withKey = { logEncryptionKey: key, logRetention, logRemovalPolicy: removalPolicy };
+    this.onCall = new OnCallTopic(this, 'OnCall', { encryptionKey: key, email: config.alarms?.email });
+    this.network = config.vpc === true ? new PrivateNetwork(this, 'Network', withKey) : undefined;
+    this.dedupe = new DedupeTable(this, 'Dedupe', { encryptionKey: key, retain });
+    this.payloads = new PayloadBucket(this, 'Payloads', {
+      encryptionKey: key,
+      accessLogRetentionDays: config.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+      removalPolicy,
+    });
+
+    // The front door: WAF in front of the REST API stage.
+    this.ingress = new IngressApi(this, 'Ingress', {
+      ...withKey,
+      throttlingRateLimit: config.throttling?.rateLimit,
+      throttlingBurstLimit: config.throttling?.burstLimit,
+    });
+    this.firewall = new WebhookFirewall(this, 'Firewall', {
+      ...withKey,
+      stageArn: this.ingress.stage.stageArn,
+      rateLimit: config.rateLimit?.limit,
+      rateLimitWindowSeconds: config.rateLimit?.windowSeconds,
+      allowLists: sources.flatMap((s) => (s.allowedIps === undefined ? [] : [{ sourceName: s.name, cidrs: s.allowedIps }])),
+      redactedHeaders: sources.flatMap((s) => [s.header, s.hmac?.header].filter((h): h is string => h !== undefined)),
+    });
+
+    // One cell per source behind its route: verifier → queue (+DLQ) → processor, and its alarms.
+    this.cells = sources.map((source) => {
+      const cell = new SourceCell(this, `Source-${source.name}`, {
+        source,
+        metricsNamespace,
+        encryptionKey: key,
+        dedupeTable: this.dedupe.table,
+        payloadBucket: this.payloads.bucket,
+        onCall: this.onCall,
+        dedupeTtlDays: config.dedupeTtlDays ?? DEFAULT_DEDUPE_TTL_DAYS,
+        logRetention,
+        removalPolicy,
+        vpc: this.network?.vpc,
+        securityGroups: this.network === undefined ? undefined : [this.network.functionSecurityGroup],
+        functionErrorCount: config.alarms?.functionErrorCount,
+        queueAgeSeconds: config.alarms?.queueAgeSeconds,
+        verifierEntry,
+        processorEntry,
+      });
+      this.ingress.addRoute({ sourceName: source.name, verifier: cell.verifier.function, handshake: source.provider === 'meta' });
+      return cell;
+    });
+
+    // Observability: API and WAF alarms, and the dashboard.
+    this.edgeAlarms = new EdgeAlarms(this, 'EdgeAlarms', {
+      stage: this.ingress.stage,
+      webAclName: this.firewall.webAclName,
+      onCall: this.onCall,
+      api5xxCount: config.alarms?.api5xxCount,
+      apiLatencyP99Ms: config.alarms?.apiLatencyP99Ms,
+      wafBlockedCount: config.alarms?.wafBlockedCount,
+    });
+
+    this.dashboard = new HookgateDashboard(this, 'Dashboard', {
+      cells: this.cells,
+      stage: this.ingress.stage,
+      webAclName: this.firewall.webAclName,
+      metricsNamespace,
+    });
+
+    new CfnOutput(this, 'WebhooksUrl', {
+      description: 'Base URL of the webhooks; a source listens on <this>/<source name>',
+      value: this.ingress.api.urlForPath(`/${WEBHOOKS_PATH}`),
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.onCall.topic.topicArn });
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Anchors of docs/runbook.md. Every alarm's description ends with "Runbook: <entry>", and a test
+ * checks that each entry exists in the runbook, so on-call always lands on the right section.
+ */
+export const RUNBOOK = {
+  signatureFailures: 'docs/runbook.md#signature-failures',
+  verifierErrors: 'docs/runbook.md#verifier-errors',
+  verifierThrottles: 'docs/runbook.md#verifier-throttles',
+  processorErrors: 'docs/runbook.md#processor-errors',
+  dlqDepth: 'docs/runbook.md#dlq-depth',
+  queueAge: 'docs/runbook.md#queue-age',
+  api5xx: 'docs/runbook.md#api-5xx',
+  apiLatency: 'docs/runbook.md#api-latency',
+  wafBlocks: 'docs/runbook.md#waf-blocks',
+} as const;
+
+export type RunbookEntry = (typeof RUNBOOK)[keyof typeof RUNBOOK];
+
+/** The sentence every alarm description ends with. */
+export function runbookLine(entry: RunbookEntry): string {
+  return `Runbook: ${entry}`;
+}

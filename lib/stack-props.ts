@@ -1,0 +1,59 @@
+import { ConfigError, validateConfig } from '../lambda/config/validate';
+import type { EnvironmentConfig } from '../lambda/config/types';
+
+/**
+ * Most sources one stack holds: each source adds about 25 resources and CloudFormation allows
+ * 500 per stack, with room left for the shared ones (about 45 with a VPC).
+ */
+export const MAX_SOURCES = 16;
+
+/** Environment names only valid for local mode; never synthesized. */
+export const LOCAL_ONLY_ENVIRONMENTS: readonly string[] = ['local', 'test'];
+
+const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,23}$/;
+
+/** Thrown when a stack cannot be built from its config; lists every problem at once. */
+export class HookgateStackError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`hookgate stack for environment ${environment} cannot be built:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'HookgateStackError';
+  }
+}
+
+/**
+ * Validates what a deployable stack needs beyond a valid config file: the config's own checks
+ * (rerun, so a stack never trusts its caller), plus deployment rules. Collects every problem,
+ * then throws one {@link HookgateStackError}.
+ */
+export function validateStackInput(environmentName: string, config: EnvironmentConfig): void {
+  const problems: string[] = [];
+  if (!ENVIRONMENT_NAME.test(environmentName)) {
+    problems.push('environmentName must be lowercase letters, digits and -, starting with a letter, at most 24');
+  }
+  if (LOCAL_ONLY_ENVIRONMENTS.includes(environmentName)) {
+    problems.push(`environment ${environmentName} is for local mode only and is never deployed`);
+  }
+  try {
+    validateConfig(config, environmentName);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const sources = typeof config.sources === 'object' && config.sources !== null ? Object.entries(config.sources) : [];
+  for (const [name, source] of sources) {
+    // Checked again here because local-only names are allowed inline secrets by the config.
+    if (source.secrets !== undefined) problems.push(`sources.${name}.secrets: a deployed stack never holds secret values; use secretName`);
+    if (source.verifyToken !== undefined) problems.push(`sources.${name}.verifyToken: a deployed stack keeps it in the secret named by secretName`);
+    if (source.secretName === undefined) problems.push(`sources.${name}.secretName is required for a deployed stack`);
+  }
+  if (sources.length > MAX_SOURCES) {
+    problems.push(`sources: at most ${MAX_SOURCES} per stack (CloudFormation's 500-resource limit); split them across environments`);
+  }
+  if (config.alarms?.email === undefined) {
+    problems.push('alarms.email is required: alarms must reach on-call');
+  }
+  if (problems.length > 0) throw new HookgateStackError(environmentName, [...new Set(problems)]);
+}

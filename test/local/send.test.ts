@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, namedSources } from '../../lambda/config/validate';
+import { type LocalApp, startLocal } from '../../local/app';
+import { sendWebhook } from '../../local/send';
+import type { SinkLine } from '../../local/sink';
+
+const ROOT = join(__dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const config = loadConfig(join(ROOT, 'config', 'local.json'), 'local');
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('npm run send against npm start', () => {
+  let app: LocalApp;
+  let sinkFile: string;
+  beforeAll(async () => {
+    sinkFile = join(mkdtempSync(join(tmpdir(), 'hookgate-send-')), 'sink.jsonl');
+    app = await startLocal({ config, port: 0, sink: sinkFile, waitTimeSeconds: 1, logger: () => silent });
+  }, 30_000);
+  afterAll(() => app.stop());
+
+  it('sends a sample every configured source accepts, and each is processed', async () => {
+    const sources = namedSources(config);
+
+    const results = await Promise.all(sources.map((source) => sendWebhook(source, { baseUrl: app.url })));
+    const deadline = Date.now() + 15_000;
+    let lines: SinkLine[] = [];
+    while (lines.length < sources.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      lines = readFileSync(sinkFile, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as SinkLine);
+    }
+
+    expect(results.map((r) => [r.status, (JSON.parse(r.body) as { status: string }).status])).toEqual(sources.map(() => [200, 'accepted']));
+    expect(lines.map((l) => l.source).sort()).toEqual(sources.map((s) => s.name).sort());
+  }, 30_000);
+
+  it('sends the exact bytes of a file, and the same bytes again are a duplicate', async () => {
+    const orders = namedSources(config).find((s) => s.name === 'orders')!;
+    const body = Buffer.from('{"id": "ord_file_1",\t"total" : 1}\n');
+
+    const first = await sendWebhook(orders, { baseUrl: app.url, body });
+    const second = await sendWebhook(orders, { baseUrl: app.url, body });
+
+    expect(JSON.parse(first.body)).toMatchObject({ status: 'accepted' });
+    expect(JSON.parse(second.body)).toMatchObject({ status: 'duplicate' });
+  });
+
+  it('routes a GET to the verifier, which answers the Meta subscription handshake', async () => {
+    const query = new URLSearchParams({ 'hub.mode': 'subscribe', 'hub.verify_token': 'local_meta_verify_token', 'hub.challenge': '1158201444' });
+
+    const res = await fetch(`${app.url}/webhooks/whatsapp?${query.toString()}`);
+
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('1158201444');
+  });
+
+  it('prints the status and body and exits 0 on 2xx; exits 1 naming the sources for an unknown one', async () => {
+    const run = async (args: string[]): Promise<{ code: number | null; out: string; err: string }> => {
+      const child = spawn(TSX, ['bin/send.ts', ...args, '--url', app.url], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => void (err += d.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return { code, out, err };
+    };
+
+    const [ok, unknown] = await Promise.all([run(['orders']), run(['nope'])]);
+
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^200 OK\n\{"id":"orders:sha256:[0-9a-f]{64}","status":"accepted"\}\n$/);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('unknown source "nope"');
+    expect(unknown.err).toContain('orders');
+  }, 20_000);
+});
