@@ -32,11 +32,13 @@ export interface E2eOptions {
   readonly serialSeconds: number;
   /** Body of the second serial phase, for the cost of large payloads. */
   readonly largeBodyBytes: number;
+  /** Total seconds of e2e load and of floor, each split over `rounds` alternating segments. */
   readonly loadSeconds: number;
   readonly floorSeconds: number;
+  readonly rounds: number;
 }
 
-export const E2E_DEFAULTS: E2eOptions = { bodyBytes: 2 * 1024, connections: 10, warmupSeconds: 2, serialSeconds: 3, largeBodyBytes: 64 * 1024, loadSeconds: 15, floorSeconds: 15 };
+export const E2E_DEFAULTS: E2eOptions = { bodyBytes: 2 * 1024, connections: 10, warmupSeconds: 2, serialSeconds: 3, largeBodyBytes: 64 * 1024, loadSeconds: 15, floorSeconds: 15, rounds: 3 };
 
 /** Bytes written to stdout (what CloudWatch Logs would ingest) by kind of line. */
 export interface LogBytes {
@@ -88,6 +90,12 @@ function stats(values: readonly number[]): Stats {
 
 const billed = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((a, v) => a + Math.max(1, Math.ceil(v)), 0) / values.length);
 
+export interface Round {
+  readonly e2ePerSecond: number;
+  readonly floorPerSecond: number;
+  readonly ratio: number;
+}
+
 export interface FloorResult {
   readonly events: number;
   /** CPU of this process (the floor's clients and dynalite) per event, ms. */
@@ -115,6 +123,9 @@ export interface E2eResult {
   readonly floor: FloorResult;
   /** Accepted (2xx) over the whole run vs messages the processors deleted after the drain. */
   readonly drained: { readonly accepted: number; readonly processed: number; readonly queueLeft: number; readonly dlq: number };
+  /** Each round: an e2e segment and a floor segment back to back. */
+  readonly rounds: readonly Round[];
+  /** Median over the rounds of e2e / floor. */
   readonly ratio: number;
 }
 
@@ -238,7 +249,14 @@ const kmsDelta = (after: KmsCallCounts, before: KmsCallCounts): KmsCallCounts =>
  * an in-progress record, then the UpdateItem to COMPLETED) and one SendMessage of a message of
  * the same size and attributes as the verifier sent, `connections` loops at once.
  */
-async function runFloor(app: LocalApp, options: E2eOptions, sample: SentShape): Promise<FloorResult> {
+interface Floor {
+  readonly messageBytes: number;
+  /** Runs the loops for `seconds`; CPU is this process's. */
+  segment(seconds: number): Promise<{ events: number; seconds: number; cpuMs: number; latencies: number[]; errors: number }>;
+  close(): Promise<void>;
+}
+
+async function createFloor(app: LocalApp, options: E2eOptions, sample: SentShape): Promise<Floor> {
   const clients = localClients(app.stack.endpoints);
   const dynamodb = new DynamoDBClient(clients.dynamodb);
   const sqs = new SQSClient(clients.sqs);
@@ -247,7 +265,6 @@ async function runFloor(app: LocalApp, options: E2eOptions, sample: SentShape): 
   const body = randomBytes(Math.ceil((sample.bodyBytes * 3) / 4)).toString('base64').slice(0, sample.bodyBytes);
   const table = app.stack.resources.tableName;
   let seq = 0;
-  let errors = 0;
 
   async function oneEvent(): Promise<void> {
     const id = `floor:${(seq += 1)}`;
@@ -274,41 +291,58 @@ async function runFloor(app: LocalApp, options: E2eOptions, sample: SentShape): 
     );
   }
 
-  async function loop(until: number, latencies: number[] | undefined): Promise<number> {
-    let count = 0;
-    while (performance.now() < until) {
-      const started = performance.now();
-      try {
-        await oneEvent();
-        count += 1;
-        latencies?.push(performance.now() - started);
-      } catch {
-        errors += 1;
-      }
-    }
-    return count;
-  }
-
-  try {
-    const loops = (seconds: number, latencies?: number[]): Promise<number[]> => {
-      const until = performance.now() + seconds * 1000;
-      return Promise.all(Array.from({ length: options.connections }, () => loop(until, latencies)));
-    };
-    await loops(Math.min(2, options.warmupSeconds));
-    errors = 0;
+  const segment: Floor['segment'] = async (seconds) => {
+    const until = performance.now() + seconds * 1000;
     const latencies: number[] = [];
+    let errors = 0;
+    const loop = async (): Promise<number> => {
+      let count = 0;
+      while (performance.now() < until) {
+        const started = performance.now();
+        try {
+          await oneEvent();
+          count += 1;
+          latencies.push(performance.now() - started);
+        } catch {
+          errors += 1;
+        }
+      }
+      return count;
+    };
     const started = performance.now();
     const cpu = process.cpuUsage();
-    const counts = await loops(options.floorSeconds, latencies);
+    const counts = await Promise.all(Array.from({ length: options.connections }, loop));
     const used = process.cpuUsage(cpu);
-    const seconds = (performance.now() - started) / 1000;
-    const events = counts.reduce((a, b) => a + b, 0);
-    return { events, cpuMsPerEvent: (used.user + used.system) / 1000 / Math.max(1, events), seconds, perSecond: events / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, messageBytes: Buffer.byteLength(body) };
-  } finally {
-    await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined);
-    dynamodb.destroy();
-    sqs.destroy();
-  }
+    return { events: counts.reduce((a, b) => a + b, 0), seconds: (performance.now() - started) / 1000, cpuMs: (used.user + used.system) / 1000, latencies, errors };
+  };
+
+  return {
+    messageBytes: Buffer.byteLength(body),
+    segment,
+    async close() {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl })).catch(() => undefined);
+      dynamodb.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** Several load results of one phase as one: sums, the median p50/p90, the worst p99 and max. */
+function combine(parts: readonly LoadResult[]): LoadResult {
+  const sum = (pick: (r: LoadResult) => number): number => parts.reduce((a, r) => a + pick(r), 0);
+  return {
+    requests: sum((r) => r.requests),
+    ok2xx: sum((r) => r.ok2xx),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    seconds: sum((r) => r.seconds),
+    p50: percentile(parts.map((r) => r.p50), 50),
+    p90: percentile(parts.map((r) => r.p90), 50),
+    p99: Math.max(...parts.map((r) => r.p99)),
+    max: Math.max(...parts.map((r) => r.max)),
+    cpuMs: sum((r) => r.cpuMs),
+  };
 }
 
 async function queueDepth(app: LocalApp, url: string): Promise<number> {
@@ -407,20 +441,69 @@ export async function benchE2e(options: E2eOptions = E2E_DEFAULTS, progress: (li
     const serialLarge = { load: largeLoad, calls: await collect(before) };
     progress(`  serial ${options.largeBodyBytes / 1024} KB: ${serialLarge.calls.events} events, p50 ${largeLoad.p50} ms`);
 
+    // e2e and floor alternate in rounds, so a change of load on the shared machine hits both
+    // sides of a pair; the ratio is the median of the rounds' ratios (as bench/verify.ts does).
+    const sample = log.sample ?? { bodyBytes: 4 * 1024, attributes: {} };
+    const floorRunner = await createFloor(app, options, sample);
+    const rounds: Round[] = [];
+    const parts: LoadResult[] = [];
+    const floorParts: Awaited<ReturnType<Floor['segment']>>[] = [];
+    let loadCpuMs = 0;
     before = kmsSnapshot(kms.calls);
-    const cpu = process.cpuUsage();
-    const loadResult = await runLoadProcess(spec('load', options.connections, options.loadSeconds));
+    try {
+      await floorRunner.segment(Math.min(2, options.warmupSeconds));
+      for (let round = 0; round < options.rounds; round++) {
+        const e2eSegment = async (): Promise<LoadResult> => {
+          const cpu = process.cpuUsage();
+          const part = await runLoadProcess(spec(`load${round}`, options.connections, options.loadSeconds / options.rounds));
+          // The processors finish this segment's messages before the floor runs.
+          await waitFor(() => log.processed >= sendCount(log), 60_000);
+          const used = process.cpuUsage(cpu);
+          loadCpuMs += (used.user + used.system) / 1000;
+          return part;
+        };
+        let part: LoadResult;
+        let floorPart: Awaited<ReturnType<Floor['segment']>>;
+        if (round % 2 === 0) {
+          part = await e2eSegment();
+          floorPart = await floorRunner.segment(options.floorSeconds / options.rounds);
+        } else {
+          floorPart = await floorRunner.segment(options.floorSeconds / options.rounds);
+          part = await e2eSegment();
+        }
+        parts.push(part);
+        floorParts.push(floorPart);
+        const e2ePerSecond = part.ok2xx / part.seconds;
+        const floorPerSecond = floorPart.events / floorPart.seconds;
+        rounds.push({ e2ePerSecond, floorPerSecond, ratio: e2ePerSecond / floorPerSecond });
+        progress(`  round ${round + 1}: e2e ${e2ePerSecond.toFixed(0)}/s, floor ${floorPerSecond.toFixed(0)}/s`);
+      }
+    } finally {
+      await floorRunner.close();
+    }
+    const loadResult = combine(parts);
     const loadCalls = await collect(before);
-    const used = process.cpuUsage(cpu);
     const load = {
       load: loadResult,
       calls: loadCalls,
-      // As the client saw it: 2xx answers within autocannon's measured duration.
+      // As the client saw it: 2xx answers within autocannon's measured durations.
       perSecond: loadResult.ok2xx / loadResult.seconds,
-      cpuMsPerEvent: (used.user + used.system) / 1000 / Math.max(1, loadCalls.events),
+      cpuMsPerEvent: loadCpuMs / Math.max(1, loadCalls.events),
       loadCpuMsPerEvent: loadResult.cpuMs / Math.max(1, loadResult.requests),
     };
-    progress(`  load: ${loadCalls.events} events in ${loadResult.seconds} s, ${load.perSecond.toFixed(0)}/s`);
+    const floorEvents = floorParts.reduce((a, f) => a + f.events, 0);
+    const floorSeconds = floorParts.reduce((a, f) => a + f.seconds, 0);
+    const floorLatencies = floorParts.flatMap((f) => f.latencies);
+    const floor: FloorResult = {
+      events: floorEvents,
+      cpuMsPerEvent: floorParts.reduce((a, f) => a + f.cpuMs, 0) / Math.max(1, floorEvents),
+      seconds: floorSeconds,
+      perSecond: floorEvents / floorSeconds,
+      p50: percentile(floorLatencies, 50),
+      p99: percentile(floorLatencies, 99),
+      errors: floorParts.reduce((a, f) => a + f.errors, 0),
+      messageBytes: floorRunner.messageBytes,
+    };
 
     const queues = app.stack.resources.queues[SOURCE.name];
     const drained = {
@@ -429,11 +512,7 @@ export async function benchE2e(options: E2eOptions = E2E_DEFAULTS, progress: (li
       queueLeft: queues === undefined ? -1 : await queueDepth(app, queues.queueUrl),
       dlq: queues === undefined ? -1 : await queueDepth(app, queues.dlqUrl),
     };
-
-    const sample = log.sample ?? { bodyBytes: 4 * 1024, attributes: {} };
-    const floor = await runFloor(app, options, sample);
-    progress(`  floor: ${floor.events} events, ${floor.perSecond.toFixed(0)}/s`);
-    return { options, cold: { ...cold, status: coldStatus, ms: coldMs }, serial, serialLarge, load, floor, drained, ratio: load.perSecond / floor.perSecond };
+    return { options, cold: { ...cold, status: coldStatus, ms: coldMs }, serial, serialLarge, load, floor, drained, rounds, ratio: percentile(rounds.map((r) => r.ratio), 50) };
   } finally {
     capture.stop();
     await app?.stop();
