@@ -5,7 +5,7 @@
  * start-up is most of both on a shared machine, so only the ratio is comparable across runs).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -124,7 +124,10 @@ export async function benchColdStart(rounds = 15, target = 'node22'): Promise<Co
     const processor = await bundle('lambda/processor/index.ts', outdir, 'processor', target, 'external');
     // As the stack ships it today: a linked map (sourceMap: true) and NODE_OPTIONS=--enable-source-maps.
     const linked = await bundle('lambda/verifier/index.ts', outdir, 'verifier-linked', target, 'linked');
-    const verifierExt = await bundle('lambda/verifier/index.ts', outdir, 'verifier-ext', target, 'external', ['@aws-sdk/*']);
+    // Inside the repository, so that the external SDK resolves from node_modules as it would
+    // from the runtime's own copy on Lambda; removed below.
+    const extdir = mkdtempSync(join(__dirname, '.coldstart-'));
+    const verifierExt = await bundle('lambda/verifier/index.ts', extdir, 'verifier-ext', target, 'external', ['@aws-sdk/*']);
     const processorExt = await bundle('lambda/processor/index.ts', outdir, 'processor-ext', target, 'external', ['@aws-sdk/*']);
     const probe = join(outdir, 'probe.cjs');
     writeFileSync(probe, NETWORK_PROBE);
@@ -138,6 +141,7 @@ export async function benchColdStart(rounds = 15, target = 'node22'): Promise<Co
       { label: 'verifier (require + verifierFromEnv)', args: ['-e', verifierInit] },
       { label: 'processor (require)', args: ['-e', `require(${JSON.stringify(processor.file)})`] },
       { label: 'verifier, linked map + --enable-source-maps (as the stack sets)', args: ['--enable-source-maps', '-e', `require(${JSON.stringify(linked.file)}).verifierFromEnv()`] },
+      { label: 'verifier, @aws-sdk/* external (aws-cdk-lib default), SDK from node_modules', args: ['-e', `require(${JSON.stringify(verifierExt.file)}).verifierFromEnv()`] },
     ];
     const times = variants.map(() => [] as number[]);
     for (let i = 0; i < 2; i++) variants.forEach((v) => timeNode(v.args, env));
@@ -178,6 +182,7 @@ export async function benchColdStart(rounds = 15, target = 'node22'): Promise<Co
     };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
+    for (const dir of readdirSync(__dirname).filter((name) => name.startsWith('.coldstart-'))) rmSync(join(__dirname, dir), { recursive: true, force: true });
   }
 }
 

@@ -2,7 +2,8 @@
  * Local end-to-end throughput and latency, the AWS calls behind each accepted event, and the
  * floor: the same DynamoDB and SQS calls made directly against the same emulators at the same
  * concurrency, without HTTP, verification or encryption. e2e / floor is the figure that means
- * something on a shared machine; absolute rates depend on the machine.
+ * something on a shared machine; absolute rates depend on the machine. The processors drain the
+ * queue in the same process during the e2e segments: on a laptop, as on `npm start`, they share it.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,11 +14,11 @@ import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, Send
 import type { NamedSource } from '../lambda/config/types';
 import { validateConfig } from '../lambda/config/validate';
 import { createLocalKms, type KmsCallCounts } from '../lambda/ingest/local-kms';
+import { signRequest } from '../lambda/verify/sign';
 import { type LocalApp, startLocal } from '../local/app';
 import { localClients } from '../local/emulators';
 import { type CallLog, callCounts, createCallLog, instrumenter, type SentShape } from './calls';
 import { eventBody, type LoadResult, type LoadSpec } from './load';
-import { signRequest } from '../lambda/verify/sign';
 
 const SOURCE: NamedSource = { name: 'github', provider: 'github', secrets: ['bench-github-secret'] };
 const SECRET = 'bench-github-secret';
