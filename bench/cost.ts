@@ -136,7 +136,8 @@ function measured(results: BenchResults): Measured[] {
       bodyBytes: results.e2e.options.bodyBytes,
       sendBytes: load.calls.sendBytes.mean,
       verifierBilledMs: serial.calls.verifierBilledMs,
-      processorMsPerMessage: load.calls.processorMs.mean / Math.max(1, batch),
+      // Serial phases for both sizes: one invocation at a time, as one Lambda environment runs.
+      processorMsPerMessage: serial.calls.processorMs.mean / Math.max(1, serial.calls.receiveBatch.mean),
     },
     {
       ...common,
@@ -181,7 +182,7 @@ function scenario(name: string, m: Measured, naive: boolean): Scenario {
     {
       item: 'CloudWatch Logs',
       dollars: ((logBytes * M) / GB) * (PRICES.logsIngestGb + PRICES.logsStoreGbMonth * a.storedMonths),
-      how: `${Math.round(logBytes)} B per event (app ${Math.round(m.appLogBytes + payloadLog)} B measured${naive ? ' incl. 2x body' : ''}, access log, platform lines, 26 B per log event)`,
+      how: `${Math.round(logBytes)} B per event (app ${Math.round(m.appLogBytes)} B measured${naive ? ` + ${2 * m.bodyBytes} B of body` : ''}, access log, platform lines, 26 B per log event)`,
     },
   ];
   const subtotal = items.reduce((sum, i) => sum + i.dollars, 0);
@@ -289,8 +290,8 @@ export function renderCost(model: CostModel, results: BenchResults): string {
     '## Assumptions',
     '',
     `- Lambda arm64, verifier ${ASSUMPTIONS.verifierMemoryMb} MB and processor ${ASSUMPTIONS.processorMemoryMb} MB: the default of \`WebhookFunction\` in lib/ (merged on main at 42a0c2b, not in this branch).`,
-    '- Billed duration: the local handler duration, rounded up to 1 ms per invocation. Verifier: the serial phase (one request at a time, as one Lambda',
-    '  environment sees them). Processor: the load phase per batch (2 KB), the 64 KB serial phase per message times the 2 KB batch size (64 KB).',
+    '- Billed duration: the local handler duration, rounded up to 1 ms per invocation, from the serial phases (one request at a time, as one',
+    '  Lambda environment sees them): the verifier per request; the processor per message times the batch size measured under load.',
     '  Local durations run on a shared 2-core machine against emulators: a proxy, not a promise.',
     '- Log bytes: the app logs and EMF lines are measured from the e2e run (bytes per accepted event); Lambda platform lines',
     `  (${ASSUMPTIONS.lambdaPlatformBytes} B per invocation), the API Gateway access log line (${ASSUMPTIONS.accessLogBytes} B) and 26 B per log event are assumptions.`,
