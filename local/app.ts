@@ -1,12 +1,13 @@
 import { constants } from 'node:fs';
 import { access, appendFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { EnvironmentConfig, NamedSource, SourceSecrets } from '../lambda/config/types';
 import { namedSources } from '../lambda/config/validate';
 import { createEnvelope } from '../lambda/ingest/envelope';
-import { createLocalKms, localKeyring } from '../lambda/ingest/local-kms';
+import { createLocalKms, type LocalKms, localKeyring } from '../lambda/ingest/local-kms';
 import { openMessage } from '../lambda/ingest/message';
 import { createProcessorHandler } from '../lambda/processor/handler';
 import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata } from '../lambda/processor/handlers';
@@ -52,7 +53,17 @@ export interface LocalOptions {
   readonly waitTimeSeconds?: number;
   /** Logger of each source's verifier and processor, and of the plumbing (`local`). @default a Powertools Logger per source */
   readonly logger?: (source: string) => IngestLogger;
+  /** The local KMS behind every envelope (pass one to read its call counts). @default a fresh one */
+  readonly kms?: LocalKms;
+  /**
+   * Called with each AWS client the app creates, before first use, and which side uses it
+   * (bench/: SDK middleware that counts calls per service and operation). @default none
+   */
+  readonly instrument?: (client: LocalClient, side: 'verifier' | 'processor') => void;
 }
+
+/** An AWS SDK client created by the local app. */
+export type LocalClient = DynamoDBClient | SQSClient | S3Client;
 
 /** A running local hookgate. */
 export interface LocalApp {
@@ -106,9 +117,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
     ...(options.visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds } : {}),
   });
   // One local key for the run: what a verifier seals, the processor of its source opens.
-  const envelope = createEnvelope(localKeyring(createLocalKms()));
+  const envelope = createEnvelope(localKeyring(options.kms ?? createLocalKms()));
   const clients = localClients(stack.endpoints);
   const s3 = new S3Client(clients.s3);
+  options.instrument?.(s3, 'processor');
   const handlers = processors(options);
   const verifiers = new Map<string, ProxyHandler>();
   const closers: (() => void)[] = [];
@@ -134,6 +146,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         envelope,
         logger,
         ...(options.config.dedupeTtlDays !== undefined ? { dedupeTtlDays: options.config.dedupeTtlDays } : {}),
+        ...(options.instrument !== undefined ? { instrument: (client: LocalClient) => options.instrument?.(client, 'verifier') } : {}),
       });
       closers.push(() => verifier.close());
       verifiers.set(source.name, verifier);
@@ -145,6 +158,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
       // A client per poller: a long poll holds a socket for up to 20 s, and deletes must never
       // wait behind other sources' polls in a shared pool.
       const sqs = new SQSClient(clients.sqs);
+      options.instrument?.(sqs, 'processor');
       closers.push(() => sqs.destroy());
       pollers.push(
         await startPoller({

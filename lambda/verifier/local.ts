@@ -25,6 +25,8 @@ export interface LocalVerifierOptions {
   readonly metrics?: IngestMetrics;
   /** @default 7 */
   readonly dedupeTtlDays?: number;
+  /** Called with each AWS client created here, before first use (bench: SDK middleware that counts calls). */
+  readonly instrument?: (client: DynamoDBClient | SQSClient | S3Client) => void;
 }
 
 /** The same verifier core as on AWS, over the emulators. Call `close()` when the server stops. */
@@ -35,6 +37,7 @@ export function createLocalVerifier(options: LocalVerifierOptions): VerifierHand
   const dynamodb = new DynamoDBClient(clients.dynamodb);
   const sqs = new SQSClient(clients.sqs);
   const s3 = new S3Client(clients.s3);
+  for (const client of [dynamodb, sqs, s3]) options.instrument?.(client);
   const handler = createVerifierHandler({
     source: options.source,
     secrets: inlineSecrets(options.secrets),
