@@ -18,31 +18,27 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * never copied into a new buffer (and never goes through a string).
  */
 export function hmacDigest(algorithm: HashAlgorithm, key: HmacKey, content: readonly Buffer[]): Buffer {
-  const body = content.length === 1 && typeof key === 'string' ? content[0] : undefined;
-  const memoKey = `${algorithm}\u0000${key as string}`;
-  const known = body === undefined ? undefined : wholeBodyDigests.get(body)?.get(memoKey);
-  if (known !== undefined) return known;
+  const body = content.length === 1 ? content[0] : undefined;
+  const known = body === undefined ? undefined : firstBodyDigest.get(body);
+  if (known !== undefined && known.algorithm === algorithm && known.key === key) return known.digest;
   const mac = createHmac(algorithm, key);
   for (const part of content) mac.update(part);
   const digest = mac.digest();
-  if (body !== undefined) {
-    const digests = wholeBodyDigests.get(body) ?? new Map<string, Buffer>();
-    digests.set(memoKey, digest);
-    wholeBodyDigests.set(body, digests);
-  }
+  // The first digest of the body alone is the one under the first secret (walkers go in order).
+  if (body !== undefined && known === undefined) firstBodyDigest.set(body, { algorithm, key, digest });
   return digest;
 }
 
 /**
- * Digests of a whole body under a string key, kept for the length of one verification (see
+ * The first digest of a whole body, kept for the length of one verification (see
  * {@link forgetDigests}): the keyed dedupe key of a body-hash provider is then the digest its
  * signature check already made. Never across requests: a buffer's bytes can change.
  */
-const wholeBodyDigests = new WeakMap<Buffer, Map<string, Buffer>>();
+const firstBodyDigest = new WeakMap<Buffer, { readonly algorithm: HashAlgorithm; readonly key: HmacKey; readonly digest: Buffer }>();
 
-/** Ends one verification: drops the digests remembered for this body. */
+/** Ends one verification: drops the digest remembered for this body. */
 export function forgetDigests(body: Buffer): void {
-  wholeBodyDigests.delete(body);
+  firstBodyDigest.delete(body);
 }
 
 /** A digest written the way a provider writes it. */

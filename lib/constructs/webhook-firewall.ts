@@ -185,6 +185,18 @@ export class WebhookFirewall extends Construct {
         }),
       ],
       redactedFields: redacted.map((name) => ({ singleHeader: { Name: name } })),
+      // Only what WAF blocked or counted: allowed requests are already in the API access log,
+      // and logging every request would cost about as much as the rest of the logs (docs/cost.md).
+      loggingFilter: {
+        DefaultBehavior: 'DROP',
+        Filters: [
+          {
+            Behavior: 'KEEP',
+            Requirement: 'MEETS_ANY',
+            Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+          },
+        ],
+      },
     });
   }
 }

@@ -117,6 +117,12 @@ describe.each(ENVS)('%s: functions', (env) => {
     }
   });
 
+  it('functions log JSON and keep Lambda platform lines only from WARN up (no START/END/REPORT per invocation)', () => {
+    for (const fn of Object.values(resources(templates[env], 'AWS::Lambda::Function'))) {
+      expect(fn.Properties?.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO' });
+    }
+  });
+
   it('log groups keep logs for the configured days and are encrypted with the stack key', () => {
     const days = shippedConfig(env).logRetentionDays;
     for (const group of Object.values(resources(templates[env], 'AWS::Logs::LogGroup'))) {
@@ -315,6 +321,23 @@ describe.each(ENVS)('%s: ingress', (env) => {
     const logging = Object.values(resources(templates[env], 'AWS::WAFv2::LoggingConfiguration'))[0];
     const redacted = (logging.Properties?.RedactedFields as { SingleHeader: { Name: string } }[]).map((f) => f.SingleHeader.Name);
     expect(redacted).toEqual(expect.arrayContaining([...SIGNATURE_HEADERS, 'x-webhook-token']));
+  });
+
+  it('WAF logs only the requests it blocked or counted (allowed ones are in the access log)', () => {
+    const logging = Object.values(resources(templates[env], 'AWS::WAFv2::LoggingConfiguration'))[0];
+    expect(logging.Properties?.LoggingFilter).toEqual({
+      DefaultBehavior: 'DROP',
+      Filters: [{ Behavior: 'KEEP', Requirement: 'MEETS_ANY', Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }] }],
+    });
+  });
+
+  it('X-Ray samples 1 % of this stage\'s requests, with no reservoir that would trace every request of a quiet source', () => {
+    const rules = Object.values(resources(templates[env], 'AWS::XRay::SamplingRule'));
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]?.Properties?.SamplingRule as Record<string, unknown>;
+    expect(rule).toMatchObject({ FixedRate: 0.01, ReservoirSize: 0, ServiceType: 'AWS::ApiGateway::Stage' });
+    expect(JSON.stringify(rule.ResourceARN)).toContain(logicalId(stacks[env], stacks[env].ingress.api));
+    expect(String(rule.RuleName).length).toBeLessThanOrEqual(32);
   });
 });
 
