@@ -66,3 +66,12 @@ export function signHeaderHmac(scheme: HeaderHmacScheme, secret: string, body: B
   if (scheme.timestampHeader !== undefined) headers[scheme.timestampHeader] = timestamp;
   return headers;
 }
+
+/** `X-Hub-Signature-256: sha256=<hex>` over the raw body: GitHub's header, which Meta uses too. */
+export const HUB_SIGNATURE_256: HeaderHmacScheme = {
+  header: 'X-Hub-Signature-256',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  prefix: 'sha256=',
+  template: compileTemplate('{body}'),
+};

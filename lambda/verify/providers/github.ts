@@ -1,15 +1,9 @@
-import { compileTemplate, checkHeaderHmac, type HeaderHmacScheme, signHeaderHmac } from '../header-hmac';
+import { checkHeaderHmac, HUB_SIGNATURE_256, signHeaderHmac } from '../header-hmac';
 import { header } from '../headers';
 import { acceptedEvent, rejected } from '../outcomes';
 import type { ProviderStrategy } from '../provider';
 
-const SCHEME: HeaderHmacScheme = {
-  header: 'X-Hub-Signature-256',
-  algorithm: 'sha256',
-  encoding: 'hex',
-  prefix: 'sha256=',
-  template: compileTemplate('{body}'),
-};
+const SCHEME = HUB_SIGNATURE_256;
 const DELIVERY = 'X-GitHub-Delivery';
 const EVENT = 'X-GitHub-Event';
 

@@ -1,17 +1,11 @@
 import { safeEqualText } from '../compare';
-import { compileTemplate, checkHeaderHmac, type HeaderHmacScheme, signHeaderHmac } from '../header-hmac';
+import { checkHeaderHmac, HUB_SIGNATURE_256, signHeaderHmac } from '../header-hmac';
 import { acceptedEvent, rejected } from '../outcomes';
 import type { ProviderStrategy } from '../provider';
 import type { Verification } from '../types';
 import { queryParams, withQueryParam } from '../url';
 
-const SCHEME: HeaderHmacScheme = {
-  header: 'X-Hub-Signature-256',
-  algorithm: 'sha256',
-  encoding: 'hex',
-  prefix: 'sha256=',
-  template: compileTemplate('{body}'),
-};
+const SCHEME = HUB_SIGNATURE_256;
 
 /** The GET subscription handshake: echo `hub.challenge` only to someone who knows the verify token. */
 function handshake(url: string, verifyToken: string | undefined): Verification {
