@@ -22,4 +22,28 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'xit', message: 'skipped tests are errors' }, { name: 'xdescribe', message: 'skipped tests are errors' }, { name: 'fit', message: 'focused tests are errors' }, { name: 'fdescribe', message: 'focused tests are errors' }],
     },
   },
+  // Layers point one way: lambda/ runs in a Lambda and imports nothing above it; lib/ (the
+  // stack) never imports local mode.
+  {
+    files: ['lambda/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '^(\\.\\./)+(local|lib|bench|test|bin)(/|$)',
+          message: 'lambda/ holds only code that runs in a Lambda: it must not import local/, lib/, bench/, test/ or bin/',
+        }],
+      }],
+    },
+  },
+  {
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '^(\\.\\./)+(local|bench|test|bin)(/|$)',
+          message: 'lib/ (the stack) must not import local mode, bench, tests or bin',
+        }],
+      }],
+    },
+  },
 );

@@ -13,8 +13,8 @@ import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { NamedSource } from '../lambda/config/types';
 import { validateConfig } from '../lambda/config/validate';
-import { createLocalKms, type KmsCallCounts } from '../lambda/ingest/local-kms';
-import { signRequest } from '../lambda/verify/sign';
+import { createLocalKms, type KmsCallCounts } from '../local/kms';
+import { signRequest } from '../lambda/signatures/sign';
 import { type LocalApp, startLocal } from '../local/app';
 import { localClients } from '../local/emulators';
 import { type CallLog, callCounts, createCallLog, instrumenter, type SentShape } from './calls';

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import type { NamedSource } from '../lambda/config/types';
-import { signRequest } from '../lambda/verify/sign';
+import { signRequest } from '../lambda/signatures/sign';
 
 export interface LoadSpec {
   /** The source's webhook URL. */

@@ -7,10 +7,10 @@
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { NamedSource } from '../lambda/config/types';
-import { verifyWebhook } from '../lambda/verify';
-import type { HashAlgorithm } from '../lambda/verify/hmac';
-import { signRequest } from '../lambda/verify/sign';
-import type { VerifyContext, WebhookRequest } from '../lambda/verify/types';
+import { verifyWebhook } from '../lambda/signatures';
+import type { HashAlgorithm } from '../lambda/signatures/hmac-digest';
+import { signRequest } from '../lambda/signatures/sign';
+import type { VerifyContext, WebhookRequest } from '../lambda/signatures/types';
 
 /** One measured case. Times are medians of per-call microseconds. */
 export interface Row {

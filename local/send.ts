@@ -1,5 +1,5 @@
 import type { NamedSource } from '../lambda/config/types';
-import { signRequest } from '../lambda/verify/sign';
+import { signRequest } from '../lambda/signatures/sign';
 import { sampleRequest } from './samples';
 
 /** What `npm run send` got back. */

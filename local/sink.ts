@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import type { EventHandler } from '../lambda/processor/handlers';
+import type { EventHandler } from '../lambda/processor/api';
 
 /**
  * `--sink FILE`: the default local processor appends one JSON line per processed event, so a

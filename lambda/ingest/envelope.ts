@@ -20,7 +20,7 @@ import { EncryptionError, EnvelopeMismatchError } from './errors';
  *   event). So the SDK context is per source: `{hookgate:source, hookgate:purpose}`, and the
  *   dedupe key is bound inside the authenticated plaintext as a small frame
  *   `"HGB2" | u16 len | source | u16 len | dedupeKey | u16 len | safe headers (JSON) | body`.
- *   The safe request headers (headers.ts) ride inside it too, so they are encrypted and never
+ *   The safe request headers (safe-headers.ts) ride inside it too, so they are encrypted and never
  *   message attributes. AES-GCM authenticates the whole
  *   plaintext, so the binding cannot be changed without failing decryption; `open` checks both
  *   the SDK context (decrypt() does not compare it for us) and the frame.
@@ -32,7 +32,7 @@ export interface Binding {
   readonly dedupeKey: string;
 }
 
-/** Safe request headers (headers.ts), lower-case names. */
+/** Safe request headers (safe-headers.ts), lower-case names. */
 export type SealedHeaders = Readonly<Record<string, string>>;
 
 /** What `open` gives back: the exact body bytes and the headers sealed with them. */

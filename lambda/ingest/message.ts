@@ -48,7 +48,7 @@ export interface MessageMetadata {
 /** A message opened by the processor: its metadata, the raw body exactly as received, and the safe headers. */
 export interface OpenedMessage extends MessageMetadata {
   readonly body: Buffer;
-  /** The safe subset of the request headers (headers.ts), lower-case names. */
+  /** The safe subset of the request headers (safe-headers.ts), lower-case names. */
   readonly headers: Readonly<Record<string, string>>;
 }
 

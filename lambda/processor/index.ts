@@ -6,7 +6,7 @@ import { createEnvelope } from '../ingest/envelope';
 import { openMessage } from '../ingest/message';
 import { ENV } from '../runtime/env';
 import { createLogger, createMetrics } from '../runtime/observability';
-import { createProcessorHandler } from './handler';
+import { createProcessorHandler } from './batch';
 import { handlers } from './routes';
 
 /**

@@ -1,4 +1,4 @@
-import { defineHandlers } from './handlers';
+import { defineHandlers } from './api';
 
 /**
  * The processors of this deployment: edit this table. Each handler receives a decrypted

@@ -4,15 +4,15 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DEFAULT_MAX_BODY_BYTES, type NamedSource } from '../config/types';
-import { createDedupe } from '../ingest/dedupe';
+import { createDedupe } from '../ingest/dedupe-store';
 import { enqueue, type EnqueueDeps } from '../ingest/enqueue';
-import { safeHeaders } from '../ingest/headers';
+import { safeHeaders } from '../ingest/safe-headers';
 import type { Envelope } from '../ingest/envelope';
 import type { IngestLogger, IngestMetrics } from '../runtime/observability';
 import type { SecretsLoader } from '../runtime/secrets';
 import { METRICS } from '../runtime/telemetry';
-import { verifyWebhook } from '../verify';
-import { errorNames, rejectStatus, toHttpResponse, unavailable } from './http';
+import { verifyWebhook } from '../signatures';
+import { errorNames, rejectStatus, toHttpResponse, unavailable } from './http-response';
 import type { VerifierOutcome } from './outcome';
 import { rawBody, requestHeaders, requestUrl } from './request';
 
@@ -52,7 +52,7 @@ const REFRESHABLE: ReadonlySet<string> = new Set(['bad_signature', 'bad_token', 
 /**
  * Creates the verifier: raw body, size limit, verification, then dedupe -> seal -> enqueue.
  * Answers 2xx only after SQS accepted the message; every failure after the dedupe write deletes
- * the record (dedupe.ts), so the provider's retry goes through.
+ * the record (dedupe-store.ts), so the provider's retry goes through.
  */
 export function createVerifierHandler(deps: VerifierDeps): VerifierHandler {
   const { source, logger, metrics } = deps;

@@ -10,7 +10,7 @@ import { ENV } from '../runtime/env';
 import { createLogger, createMetrics } from '../runtime/observability';
 import { inlineSecrets, secretsManagerSecrets } from '../runtime/secrets';
 import { createVerifierHandler, type VerifierHandler } from './handler';
-import { toHttpResponse } from './http';
+import { toHttpResponse } from './http-response';
 
 /**
  * Client settings: time out well inside the function's timeout so a hung dependency becomes a

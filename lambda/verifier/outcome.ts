@@ -1,9 +1,9 @@
-import type { RejectReason } from '../verify';
+import type { RejectReason } from '../signatures';
 
 /** Refusals the verifier adds to the verification's own. */
 export type VerifierRejectReason = RejectReason | 'payload_too_large';
 
-/** Every way one request can end. One function (http.ts) turns it into the HTTP answer. */
+/** Every way one request can end. One function (http-response.ts) turns it into the HTTP answer. */
 export type VerifierOutcome =
   | { readonly kind: 'accepted'; readonly dedupeKey: string; readonly eventId?: string; readonly eventType?: string }
   | { readonly kind: 'duplicate'; readonly dedupeKey: string; readonly eventId?: string; readonly eventType?: string }

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { NamedSource } from '../config/types';
-import { header } from '../verify/headers';
+import { header } from '../signatures/header-values';
 
 /** The raw body bytes exactly as received (API Gateway base64-encodes binary media types). */
 export function rawBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): Buffer {

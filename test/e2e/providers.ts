@@ -4,7 +4,7 @@ import type { SourceConfig } from '../../lambda/config/types';
 /**
  * The providers the end-to-end suite runs, as data: one row per provider. Every end-to-end test
  * runs for every row; adding a provider means adding a row (its signer comes from
- * `lambda/verify/sign.ts`).
+ * `lambda/signatures/sign.ts`).
  */
 export interface ProviderRow {
   /** Source name (URL path segment) and table label. */

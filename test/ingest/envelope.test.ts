@@ -1,6 +1,6 @@
 import { createEnvelope, frame, unframe } from '../../lambda/ingest/envelope';
 import { EncryptionError, EnvelopeMismatchError } from '../../lambda/ingest/errors';
-import { createLocalKms, localKeyring } from '../../lambda/ingest/local-kms';
+import { createLocalKms, localKeyring } from '../../local/kms';
 
 const binding = { source: 'orders', dedupeKey: 'orders:sha256:abc' };
 const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x7b, 0x22, 0xc3, 0x28, 0x0a]);

@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
 import { createEnvelope } from '../../lambda/ingest/envelope';
 import { EnvelopeMismatchError, MessageFormatError } from '../../lambda/ingest/errors';
-import { createLocalKms, localKeyring } from '../../lambda/ingest/local-kms';
+import { createLocalKms, localKeyring } from '../../local/kms';
 import { type MessageMetadata, messageAttributes, messageSize, openMessage, payloadKey } from '../../lambda/ingest/message';
 
 const envelope = createEnvelope(localKeyring(createLocalKms()));

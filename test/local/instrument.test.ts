@@ -3,8 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { MiddlewareStack } from '@smithy/types';
 import { validateConfig } from '../../lambda/config/validate';
-import { createLocalKms } from '../../lambda/ingest/local-kms';
-import { signRequest } from '../../lambda/verify/sign';
+import { createLocalKms } from '../../local/kms';
+import { signRequest } from '../../lambda/signatures/sign';
 import { type LocalApp, type LocalClient, startLocal } from '../../local/app';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toWebhookEvent } from '../../lambda/processor/handler';
+import { toWebhookEvent } from '../../lambda/processor/batch';
 import { createSinkHandler, type SinkLine, sinkLine } from '../../local/sink';
 
 const event = (body: Buffer, headers: Record<string, string> = {}) =>

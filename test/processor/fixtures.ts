@@ -1,6 +1,6 @@
 import type { Context, SQSRecord } from 'aws-lambda';
-import type { OpenedMessage } from '../../lambda/processor/handler';
-import type { LogFields, ProcessorLogger } from '../../lambda/processor/handlers';
+import type { OpenedMessage } from '../../lambda/processor/batch';
+import type { LogFields, ProcessorLogger } from '../../lambda/processor/api';
 
 /** An SQS record whose body is the JSON of the message a fake opener returns. */
 export function record(id: string, message: Partial<OpenedMessage> & { body?: Buffer } = {}, receiveCount = 1): SQSRecord {

@@ -6,7 +6,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, SQSRecord } from 'aws-lambda';
 import type { NamedSource } from '../../lambda/config/types';
 import { createEnvelope, type Envelope } from '../../lambda/ingest/envelope';
-import { createLocalKms, type LocalKms, localKeyring } from '../../lambda/ingest/local-kms';
+import { createLocalKms, type LocalKms, localKeyring } from '../../local/kms';
 import { openMessage, type OpenedMessage } from '../../lambda/ingest/message';
 import { inlineSecrets, type SecretsLoader } from '../../lambda/runtime/secrets';
 import { createVerifierHandler, type VerifierDeps, type VerifierHandler } from '../../lambda/verifier/handler';

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { SecretsError } from '../../lambda/ingest/errors';
 import { parseSecretValue } from '../../lambda/runtime/secrets';
-import { errorNames, toHttpResponse, unavailable } from '../../lambda/verifier/http';
+import { errorNames, toHttpResponse, unavailable } from '../../lambda/verifier/http-response';
 import { rawBody, requestHeaders, requestUrl } from '../../lambda/verifier/request';
 import { QueueError } from '../../lambda/ingest/errors';
 import { apiEvent } from './harness';

@@ -1,0 +1,114 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { IngestError } from '../ingest/errors';
+import type { OpenedMessage as IngestMessage } from '../ingest/message';
+import { METRICS } from '../runtime/telemetry';
+import type { Handlers, LogFields, ProcessorLogger, WebhookEvent } from './api';
+
+/** A message as the ingest side hands it over (opened, decrypted, binding checked, safe headers). */
+export type OpenedMessage = IngestMessage;
+
+/** Counts what a batch did; the AWS entry point backs it with Powertools Metrics (EMF). */
+export interface ProcessorMetrics {
+  count(name: typeof METRICS.processed | typeof METRICS.processingFailures, value: number): void;
+  /** Called once per invocation, after the batch. */
+  flush(): void;
+}
+
+/** What a processor needs; everything with I/O is passed in, so tests and local mode swap it. */
+export interface ProcessorDeps {
+  /** Opens one record (S3 pointer, decryption, encryption-context check); throws if it cannot. */
+  readonly open: (record: SQSRecord) => Promise<OpenedMessage>;
+  readonly handlers: Handlers;
+  readonly logger: ProcessorLogger;
+  readonly metrics?: ProcessorMetrics;
+}
+
+/**
+ * Thrown when every record of a batch failed, so Lambda counts an error and backs off. It
+ * carries no cause on purpose: a user handler's error message may quote the payload.
+ */
+export class BatchFailedError extends Error {
+  constructor(readonly failed: number) {
+    super(`all ${failed} records of the batch failed; they will be retried, then moved to the DLQ`);
+    this.name = 'BatchFailedError';
+  }
+}
+
+/** Builds the event handed to user code: metadata, exact bytes, lazy parsers. */
+export function toWebhookEvent(message: OpenedMessage): WebhookEvent {
+  let parsed: { value: unknown } | undefined;
+  return {
+    source: message.source,
+    dedupeKey: message.dedupeKey,
+    eventId: message.eventId,
+    eventType: message.eventType,
+    receivedAt: message.receivedAt,
+    headers: message.headers,
+    body: message.body,
+    json<T = unknown>(): T {
+      parsed ??= { value: JSON.parse(message.body.toString('utf8')) as unknown };
+      return parsed.value as T;
+    },
+    form(): URLSearchParams {
+      return new URLSearchParams(message.body.toString('utf8'));
+    },
+  };
+}
+
+/** The error's class name (and hookgate code), never its message: user code or SDKs may quote the payload. */
+function describe(err: unknown): LogFields {
+  if (err instanceof IngestError) return { error: err.name, code: err.code };
+  return { error: err instanceof Error ? err.name : typeof err };
+}
+
+/**
+ * The processor Lambda: opens each SQS record and runs the handler registered for its source
+ * and event type. A failed record is reported in `batchItemFailures` (only it is retried, then
+ * moved to the DLQ after maxReceiveCount); nothing is swallowed. The function's event source
+ * mapping must enable `ReportBatchItemFailures`.
+ */
+export function createProcessorHandler(deps: ProcessorDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  const { logger } = deps;
+
+  async function processRecord(record: SQSRecord): Promise<void> {
+    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+    let message: OpenedMessage;
+    try {
+      message = await deps.open(record);
+    } catch (err) {
+      logger.error('message could not be opened', { messageId: record.messageId, attempt, ...describe(err) });
+      throw err;
+    }
+    const event = toWebhookEvent(message);
+    const meta = { source: event.source, eventId: event.eventId, dedupeKey: event.dedupeKey, eventType: event.eventType, attempt };
+    try {
+      await deps.handlers.resolve(event.source, event.eventType)(event, { logger, attempt });
+    } catch (err) {
+      logger.error('processor handler failed; the message will be retried', { ...meta, ...describe(err) });
+      throw err;
+    }
+  }
+
+  return async (event, context) => {
+    // A processor per invocation: BatchProcessor keeps per-batch state, and local mode may run
+    // batches of different sources concurrently in one process.
+    const processor = new BatchProcessor(EventType.SQS);
+    const total = event.Records.length;
+    try {
+      const response = await processPartialResponse(event, processRecord, processor, { context });
+      const failed = response.batchItemFailures.length;
+      deps.metrics?.count(METRICS.processed, total - failed);
+      if (failed > 0) deps.metrics?.count(METRICS.processingFailures, failed);
+      return { batchItemFailures: response.batchItemFailures.map(({ itemIdentifier }) => ({ itemIdentifier })) };
+    } catch (err) {
+      if (total > 0 && processor.failureMessages.length === total) {
+        deps.metrics?.count(METRICS.processingFailures, total);
+        throw new BatchFailedError(total);
+      }
+      throw err;
+    } finally {
+      deps.metrics?.flush();
+    }
+  };
+}

@@ -1,0 +1,24 @@
+import { checkHeaderHmac, HUB_SIGNATURE_256, signHeaderHmac } from '../header-hmac';
+import { header } from '../header-values';
+import { acceptedEvent, rejected } from '../verification';
+import type { ProviderStrategy } from '../provider';
+
+const SCHEME = HUB_SIGNATURE_256;
+const DELIVERY = 'X-GitHub-Delivery';
+const EVENT = 'X-GitHub-Event';
+
+/** GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; dedupe on `X-GitHub-Delivery`. */
+export const github: ProviderStrategy = {
+  methods: ['POST'],
+  verify(request, context) {
+    const problem = checkHeaderHmac(SCHEME, request, context);
+    if (problem !== undefined) return rejected(problem);
+    const { headers, body } = request;
+    return acceptedEvent(context, body, header(headers, DELIVERY), header(headers, EVENT));
+  },
+  sign(_source, secret, body, { now, url, eventId }) {
+    const headers = signHeaderHmac(SCHEME, secret, body, now);
+    if (eventId !== undefined) headers[DELIVERY] = eventId;
+    return { url, headers };
+  },
+};

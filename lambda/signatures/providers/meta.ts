@@ -1,0 +1,43 @@
+import { safeEqualText } from '../compare';
+import { checkHeaderHmac, HUB_SIGNATURE_256, signHeaderHmac } from '../header-hmac';
+import { acceptedEvent, rejected } from '../verification';
+import type { ProviderStrategy } from '../provider';
+import type { Verification } from '../types';
+import { queryParams, withQueryParam } from '../url';
+
+const SCHEME = HUB_SIGNATURE_256;
+
+/** The GET subscription handshake: echo `hub.challenge` only to someone who knows the verify token. */
+function handshake(url: string, verifyToken: string | undefined): Verification {
+  const query = queryParams(url);
+  const presented = query.get('hub.verify_token');
+  const challenge = query.get('hub.challenge');
+  const matches = verifyToken !== undefined && presented !== null && safeEqualText(presented, verifyToken);
+  if (query.get('hub.mode') !== 'subscribe' || !matches || challenge === null) return rejected('bad_verify_token');
+  return { kind: 'challenge', status: 200, contentType: 'text/plain', body: challenge };
+}
+
+/**
+ * Meta (WhatsApp Cloud API, Messenger, Instagram): `X-Hub-Signature-256: sha256=<hex>` over the
+ * raw body with the app secret; GET is the `hub.challenge` handshake. Meta sends no delivery id,
+ * so events dedupe on the body hash.
+ */
+export const meta: ProviderStrategy = {
+  methods: ['GET', 'POST'],
+  verify(request, context) {
+    if (request.method.toUpperCase() === 'GET') return handshake(request.url, context.secrets.verifyToken);
+    const problem = checkHeaderHmac(SCHEME, request, context);
+    if (problem !== undefined) return rejected(problem);
+    return acceptedEvent(context, request.body);
+  },
+  /** For `method: 'GET'`, `secret` is the verify token and `eventId` (if any) the challenge. */
+  sign(_source, secret, body, { now, url, eventId, method }) {
+    if (method?.toUpperCase() === 'GET') {
+      let handshakeUrl = withQueryParam(url, 'hub.mode', 'subscribe');
+      handshakeUrl = withQueryParam(handshakeUrl, 'hub.verify_token', secret);
+      handshakeUrl = withQueryParam(handshakeUrl, 'hub.challenge', eventId ?? String(now));
+      return { url: handshakeUrl, headers: {} };
+    }
+    return { url, headers: signHeaderHmac(SCHEME, secret, body, now) };
+  },
+};

@@ -1,0 +1,30 @@
+import { compileTemplate, checkHeaderHmac, type HeaderHmacScheme, signHeaderHmac } from '../header-hmac';
+import { header } from '../header-values';
+import { acceptedEvent, rejected } from '../verification';
+import type { ProviderStrategy } from '../provider';
+
+const SCHEME: HeaderHmacScheme = {
+  header: 'X-Shopify-Hmac-Sha256',
+  algorithm: 'sha256',
+  encoding: 'base64',
+  prefix: '',
+  template: compileTemplate('{body}'),
+};
+const WEBHOOK_ID = 'X-Shopify-Webhook-Id';
+const TOPIC = 'X-Shopify-Topic';
+
+/** Shopify: `X-Shopify-Hmac-Sha256: <base64>` over the raw body; dedupe on `X-Shopify-Webhook-Id`. */
+export const shopify: ProviderStrategy = {
+  methods: ['POST'],
+  verify(request, context) {
+    const problem = checkHeaderHmac(SCHEME, request, context);
+    if (problem !== undefined) return rejected(problem);
+    const { headers, body } = request;
+    return acceptedEvent(context, body, header(headers, WEBHOOK_ID), header(headers, TOPIC));
+  },
+  sign(_source, secret, body, { now, url, eventId }) {
+    const headers = signHeaderHmac(SCHEME, secret, body, now);
+    if (eventId !== undefined) headers[WEBHOOK_ID] = eventId;
+    return { url, headers };
+  },
+};

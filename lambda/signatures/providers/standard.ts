@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { header } from '../header-values';
+import { hmacDigest, hmacEquals } from '../hmac-digest';
+import { acceptedEvent, rejected } from '../verification';
+import type { ProviderStrategy } from '../provider';
+import type { WebhookRequest } from '../types';
+import { timestampProblem } from '../window';
+
+const SECRET_PREFIX = 'whsec_';
+
+/** The HMAC key: the base64 bytes after `whsec_` (the prefix is optional, as in the reference library). */
+function keyOf(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+}
+
+/** A Standard Webhooks header, or its Svix-branded twin. */
+function read(request: WebhookRequest, name: 'id' | 'timestamp' | 'signature'): string | undefined {
+  return (header(request.headers, `webhook-${name}`) ?? header(request.headers, `svix-${name}`))?.trim();
+}
+
+/** The signed bytes: `<id>.<timestamp>.` then the raw body. */
+const content = (id: string, timestamp: string, body: Buffer): Buffer[] => [Buffer.from(`${id}.${timestamp}.`, 'utf8'), body];
+
+/**
+ * Standard Webhooks (and Svix): `webhook-id`, `webhook-timestamp`, `webhook-signature` (or the
+ * `svix-` names); HMAC-SHA256, base64, over `<id>.<timestamp>.<raw body>`, keyed with the
+ * base64-decoded secret; the signature header is a space-separated list of `v1,<base64>` (other
+ * versions, such as asymmetric `v1a`, are ignored). Dedupes on `webhook-id`.
+ */
+export const standard: ProviderStrategy = {
+  methods: ['POST'],
+  verify(request, context) {
+    const { source, secrets, now } = context;
+    const signature = read(request, 'signature');
+    const id = read(request, 'id');
+    // The id is part of what is signed: without it there is no signature to check.
+    if (signature === undefined || signature.length === 0 || id === undefined || id.length === 0) {
+      return rejected('missing_signature');
+    }
+    const timestamp = read(request, 'timestamp');
+    const presented = signature
+      .split(' ')
+      .filter((entry) => entry.startsWith('v1,'))
+      .map((entry) => entry.slice(3));
+    const keys = secrets.secrets.map(keyOf);
+    const problem =
+      timestampProblem(timestamp, now, source) ??
+      hmacEquals('sha256', keys, content(id, timestamp ?? '', request.body), presented, 'base64');
+    if (problem !== undefined) return rejected(problem);
+    return acceptedEvent(context, request.body, id);
+  },
+  /** Without an `eventId`, the id is derived from the body so that signing is deterministic. */
+  sign(_source, secret, body, { now, url, eventId }) {
+    const id = eventId ?? `msg_${createHash('sha256').update(body).digest('hex').slice(0, 24)}`;
+    const timestamp = String(Math.floor(now / 1000));
+    const signature = hmacDigest('sha256', keyOf(secret), content(id, timestamp, body)).toString('base64');
+    return {
+      url,
+      headers: { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` },
+    };
+  },
+};
