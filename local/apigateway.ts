@@ -20,6 +20,16 @@ export interface RawRequest {
   readonly serverPort: number;
 }
 
+/** Where the event pretends to come from. */
+export interface ProxyEventOptions {
+  /** `requestContext.requestTimeEpoch`. @default Date.now() */
+  readonly now?: number;
+  /** The stage name. @default 'local' */
+  readonly stage?: string;
+  /** `X-Forwarded-Proto`: `http` locally, so URL-signing schemes match the local URL. @default 'http' */
+  readonly proto?: 'http' | 'https';
+}
+
 /** The API Gateway stage local mode pretends to be. */
 export const LOCAL_STAGE = 'local';
 /** The resource every source shares, as the stack declares it. */
@@ -74,10 +84,10 @@ export function proxyQuery(search: string): {
 }
 
 /** Builds the REST API proxy event for a request routed to `/webhooks/{source}`. */
-export function toProxyEvent(request: RawRequest, source: string, now: number = Date.now()): APIGatewayProxyEvent {
+export function toProxyEvent(request: RawRequest, source: string, options: ProxyEventOptions = {}): APIGatewayProxyEvent {
+  const { now = Date.now(), stage = LOCAL_STAGE, proto = 'http' } = options;
   const url = new URL(request.url, 'http://localhost');
-  // API Gateway sets these (appending to a sent X-Forwarded-For, replacing port and proto);
-  // proto says http here so URL-signing schemes match the local URL.
+  // API Gateway sets these (appending to a sent X-Forwarded-For, replacing port and proto).
   const kept: string[] = [];
   for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i] as string;
@@ -87,7 +97,7 @@ export function toProxyEvent(request: RawRequest, source: string, now: number = 
     ...kept,
     'X-Forwarded-For', request.sourceIp,
     'X-Forwarded-Port', String(request.serverPort),
-    'X-Forwarded-Proto', 'http',
+    'X-Forwarded-Proto', proto,
   ]);
   const host = Object.entries(headers).find(([k]) => k.toLowerCase() === 'host')?.[1] ?? '127.0.0.1';
   const userAgent = Object.entries(headers).find(([k]) => k.toLowerCase() === 'user-agent')?.[1] ?? null;
@@ -130,14 +140,14 @@ export function toProxyEvent(request: RawRequest, source: string, now: number = 
         userAgent,
         userArn: null,
       },
-      path: `/${LOCAL_STAGE}${url.pathname}`,
+      path: `/${stage}${url.pathname}`,
       protocol: 'HTTP/1.1',
       requestId,
       requestTime: requestTime(now),
       requestTimeEpoch: now,
       resourceId: 'local',
       resourcePath: WEBHOOK_RESOURCE,
-      stage: LOCAL_STAGE,
+      stage,
     },
   };
 }

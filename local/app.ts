@@ -13,6 +13,7 @@ import { createProcessorHandler } from '../lambda/processor/batch';
 import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata } from '../lambda/processor/api';
 import { handlers as routes } from '../lambda/processor/routes';
 import { createLogger, type IngestLogger } from '../lambda/runtime/observability';
+import { errorName } from '../lambda/runtime/error-names';
 import { createLocalVerifier } from './verifier';
 import { localClients, type LocalStack, startLocalStack } from './emulators';
 import { type Poller, startPoller } from './poller';
@@ -77,7 +78,6 @@ export interface LocalApp {
   stop(): Promise<void>;
 }
 
-const errorName = (err: unknown): string => (err instanceof Error ? err.name : typeof err);
 
 /** Inline secrets of a local source (the config was validated: local sources hold them). */
 function inlineSecretsOf(source: NamedSource): SourceSecrets {

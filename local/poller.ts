@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { errorName } from '../lambda/runtime/error-names';
 import { invokeWithTimeout, lambdaContext } from './apigateway';
 
 /**
@@ -94,7 +95,6 @@ export function successes(records: readonly SQSRecord[], response: SQSBatchRespo
   return records.filter((r) => !failed.has(r.messageId));
 }
 
-const errorName = (err: unknown): string => (err instanceof Error ? err.name : typeof err);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts polling one queue. */

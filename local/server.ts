@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { errorName } from '../lambda/runtime/error-names';
 import { invokeWithTimeout, lambdaContext, toProxyEvent } from './apigateway';
 
 /** A verifier Lambda handler, as API Gateway invokes it. */
@@ -103,7 +104,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
       writeResult(res, await invokeWithTimeout(verifier, event, lambdaContext(`hookgate-verifier-${source}`, timeoutMs), timeoutMs));
     } catch (err) {
       // What API Gateway answers when the function fails or times out.
-      options.onHandlerError?.(source, err instanceof Error ? err.name : typeof err);
+      options.onHandlerError?.(source, errorName(err));
       sendJson(res, 502, { message: 'Internal server error' });
     }
   }

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IngestError } from '../ingest/errors';
 import type { OpenedMessage as IngestMessage } from '../ingest/message';
+import { errorName } from '../runtime/error-names';
 import { METRICS } from '../runtime/telemetry';
 import type { Handlers, LogFields, ProcessorLogger, WebhookEvent } from './api';
 
@@ -59,7 +60,7 @@ export function toWebhookEvent(message: OpenedMessage): WebhookEvent {
 /** The error's class name (and hookgate code), never its message: user code or SDKs may quote the payload. */
 function describe(err: unknown): LogFields {
   if (err instanceof IngestError) return { error: err.name, code: err.code };
-  return { error: err instanceof Error ? err.name : typeof err };
+  return { error: errorName(err) };
 }
 
 /**

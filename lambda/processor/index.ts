@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { NamedSource } from '../config/types';
 import { createEnvelope } from '../ingest/envelope';
 import { openMessage } from '../ingest/message';
-import { ENV } from '../runtime/env';
+import { ENV, requiredEnv } from '../runtime/env';
 import { createLogger, createMetrics } from '../runtime/observability';
 import { createProcessorHandler } from './batch';
 import { handlers } from './routes';
@@ -15,16 +15,11 @@ import { handlers } from './routes';
  * so the data-key cache and the clients survive warm invocations.
  */
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value.length === 0) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
 
-const source = JSON.parse(required(ENV.source)) as NamedSource;
-const bucket = required(ENV.payloadBucket);
+const source = JSON.parse(requiredEnv(ENV.source)) as NamedSource;
+const bucket = requiredEnv(ENV.payloadBucket);
 // cacheClients: one KMS client per region for the process, as in the verifier.
-const keyring = new KmsKeyringNode({ generatorKeyId: required(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });
+const keyring = new KmsKeyringNode({ generatorKeyId: requiredEnv(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });
 const envelope = createEnvelope(keyring);
 const s3 = new S3Client({});
 const metrics = createMetrics(source.name);

@@ -16,3 +16,10 @@ export const ENV = {
   /** Days a dedupe record lives (verifier). */
   dedupeTtlDays: 'HOOKGATE_DEDUPE_TTL_DAYS',
 } as const;
+
+/** The value of an environment variable the stack sets; throws (name only) when it is missing. */
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value.length === 0) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}

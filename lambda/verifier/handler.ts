@@ -12,7 +12,8 @@ import type { IngestLogger, IngestMetrics } from '../runtime/observability';
 import type { SecretsLoader } from '../runtime/secrets';
 import { METRICS } from '../runtime/telemetry';
 import { verifyWebhook } from '../signatures';
-import { errorNames, rejectStatus, toHttpResponse, unavailable } from './http-response';
+import { errorNames } from '../runtime/error-names';
+import { rejectStatus, toHttpResponse, unavailable } from './http-response';
 import type { VerifierOutcome } from './outcome';
 import { rawBody, requestHeaders, requestUrl } from './request';
 

@@ -50,14 +50,3 @@ export function toHttpResponse(outcome: VerifierOutcome): APIGatewayProxyResult 
 export function unavailable(err: unknown, ids: { dedupeKey?: string; eventId?: string } = {}): VerifierOutcome {
   return { kind: 'unavailable', code: err instanceof IngestError ? err.code : 'unexpected', ...ids };
 }
-
-/** Names along an error's cause chain: safe to log (names, not messages), useful to on-call. */
-export function errorNames(err: unknown, depth = 4): string[] {
-  const names: string[] = [];
-  let current: unknown = err;
-  while (current instanceof Error && names.length < depth) {
-    names.push(current.name);
-    current = current.cause;
-  }
-  return names;
-}

@@ -6,8 +6,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { NamedSource } from '../config/types';
 import { createEnvelope } from '../ingest/envelope';
-import { ENV } from '../runtime/env';
+import { ENV, requiredEnv } from '../runtime/env';
 import { createLogger, createMetrics } from '../runtime/observability';
+import { errorName } from '../runtime/error-names';
 import { inlineSecrets, secretsManagerSecrets } from '../runtime/secrets';
 import { createVerifierHandler, type VerifierHandler } from './handler';
 import { toHttpResponse } from './http-response';
@@ -19,16 +20,11 @@ import { toHttpResponse } from './http-response';
  */
 const CLIENT = { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 } } as const;
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value.length === 0) throw new Error(`${name} is not set`);
-  return value;
-}
 
 /** Builds the verifier from the environment the stack sets (once per cold start). */
 export function verifierFromEnv(): VerifierHandler {
-  const source = JSON.parse(required(ENV.source)) as NamedSource;
-  const keyArn = required(ENV.keyArn);
+  const source = JSON.parse(requiredEnv(ENV.source)) as NamedSource;
+  const keyArn = requiredEnv(ENV.keyArn);
   const ttl = Number(process.env[ENV.dedupeTtlDays]);
   // cacheClients: one KMS client per region for the process (getClient alone builds one per call).
   const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: cacheClients(getClient(KMS, CLIENT)) });
@@ -41,9 +37,9 @@ export function verifierFromEnv(): VerifierHandler {
     dynamodb: new DynamoDBClient(CLIENT),
     sqs: new SQSClient(CLIENT),
     s3: new S3Client(CLIENT),
-    tableName: required(ENV.table),
-    queueUrl: required(ENV.queueUrl),
-    bucket: required(ENV.payloadBucket),
+    tableName: requiredEnv(ENV.table),
+    queueUrl: requiredEnv(ENV.queueUrl),
+    bucket: requiredEnv(ENV.payloadBucket),
     envelope: createEnvelope(keyring),
     dedupeTtlDays: Number.isFinite(ttl) && ttl > 0 ? ttl : undefined,
     logger: createLogger(source.name),
@@ -59,7 +55,7 @@ export async function handler(event: APIGatewayProxyEvent, context: Context): Pr
     built ??= verifierFromEnv();
   } catch (err) {
     // Names only: the message could quote the environment.
-    console.error(JSON.stringify({ level: 'ERROR', message: 'verifier could not start', error: err instanceof Error ? err.name : 'unknown' }));
+    console.error(JSON.stringify({ level: 'ERROR', message: 'verifier could not start', error: errorName(err) }));
     return toHttpResponse({ kind: 'unavailable', code: 'configuration' });
   }
   return built(event, context);

@@ -1,10 +1,10 @@
 import { Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as xray from 'aws-cdk-lib/aws-xray';
 import { Construct } from 'constructs';
+import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { acknowledge } from '../nag';
 
 /** One route of the API: a source and its verifier. */
@@ -16,15 +16,9 @@ export interface IngressRoute {
 }
 
 /** Props of {@link IngressApi}. */
-export interface IngressApiProps {
+export interface IngressApiProps extends EncryptedLogProps {
   /** Routes to add now; more with {@link IngressApi.addRoute}. @default none */
   readonly routes?: readonly IngressRoute[];
-  /** Key that encrypts the access and execution log groups. */
-  readonly logEncryptionKey: kms.IKey;
-  /** @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
-  readonly logRemovalPolicy?: RemovalPolicy;
   /** Stage steady-state requests per second. @default 100 */
   readonly throttlingRateLimit?: number;
   /** Stage burst. @default 200 */
@@ -60,12 +54,7 @@ export class IngressApi extends Construct {
   constructor(scope: Construct, id: string, props: IngressApiProps) {
     super(scope, id);
     const stageName = props.stageName ?? 'v1';
-    const logOptions = {
-      encryptionKey: props.logEncryptionKey,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
-    };
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', logOptions);
+    this.accessLogGroup = encryptedLogGroup(this, 'AccessLogs', props);
 
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'hookgate: webhooks in, verified and queued',
@@ -109,10 +98,7 @@ export class IngressApi extends Construct {
 
     // API Gateway would create this group itself, unencrypted and kept forever; creating it
     // first (under the name API Gateway dictates) gives it the key and the retention.
-    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
-      ...logOptions,
-      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
-    });
+    this.executionLogGroup = encryptedLogGroup(this, 'ExecutionLogs', props, `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`);
     this.stage.node.addDependency(this.executionLogGroup);
 
     // X-Ray's default rule (1 request/s reservoir + 5 %) traces every request of a quiet source,

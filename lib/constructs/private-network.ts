@@ -1,18 +1,11 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { acknowledge } from '../nag';
 
 /** Props of {@link PrivateNetwork}. */
-export interface PrivateNetworkProps {
-  /** Key that encrypts the flow log group. */
-  readonly logEncryptionKey: kms.IKey;
-  /** @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
-  readonly logRemovalPolicy?: RemovalPolicy;
+export interface PrivateNetworkProps extends EncryptedLogProps {
   /** @default 2 */
   readonly maxAzs?: number;
 }
@@ -71,11 +64,7 @@ export class PrivateNetwork extends Construct {
         open: false,
       });
     }
-    this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
-      encryptionKey: props.logEncryptionKey,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.flowLogGroup = encryptedLogGroup(this, 'FlowLogs', props);
     this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
       trafficType: ec2.FlowLogTrafficType.ALL,

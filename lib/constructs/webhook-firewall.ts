@@ -1,8 +1,8 @@
-import { ArnFormat, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import { ArnFormat, Fn, Names, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { WEBHOOKS_PATH } from './ingress-api';
 
 /** Signature and token headers of the known providers, never written to WAF logs. */
@@ -27,7 +27,7 @@ export interface SourceAllowList {
 }
 
 /** Props of {@link WebhookFirewall}. */
-export interface WebhookFirewallProps {
+export interface WebhookFirewallProps extends EncryptedLogProps {
   /** ARN of the API Gateway stage to protect. */
   readonly stageArn: string;
   /** Requests per client IP per window before it is blocked. @default 1000 */
@@ -38,12 +38,6 @@ export interface WebhookFirewallProps {
   readonly allowLists?: readonly SourceAllowList[];
   /** Extra headers to redact in logs (token and custom HMAC headers). @default none */
   readonly redactedHeaders?: readonly string[];
-  /** Key that encrypts the WAF log group. */
-  readonly logEncryptionKey: kms.IKey;
-  /** @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** @default RemovalPolicy.RETAIN */
-  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 /** Name of the Common Rule Set rule that blocks bodies over 8 KB, which webhooks often are. */
@@ -166,12 +160,7 @@ export class WebhookFirewall extends Construct {
 
     // WAF only logs to groups whose name starts with aws-waf-logs-; the rest is derived from
     // the construct path, so each stack gets its own.
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `aws-waf-logs-${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
-      encryptionKey: props.logEncryptionKey,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.logGroup = encryptedLogGroup(this, 'Logs', props, `aws-waf-logs-${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`);
     const redacted = [...new Set([...SIGNATURE_HEADERS, ...(props.redactedHeaders ?? []).map((h) => h.toLowerCase())])];
     new wafv2.CfnLoggingConfiguration(this, 'Logging', {
       resourceArn: this.webAcl.attrArn,

@@ -1,11 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { acknowledge } from '../nag';
 import { FunctionRole } from './function-role';
 
@@ -13,17 +13,11 @@ import { FunctionRole } from './function-role';
 export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /** Props of {@link WebhookFunction}. */
-export interface WebhookFunctionProps {
+export interface WebhookFunctionProps extends EncryptedLogProps {
   /** Path of the TypeScript entry point exporting `handler`. */
   readonly entry: string;
   /** Environment variables: names, ARNs and non-secret JSON only. @default none */
   readonly environment?: Readonly<Record<string, string>>;
-  /** Key that encrypts the function's log group. */
-  readonly logEncryptionKey: kms.IKey;
-  /** Log retention. @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
-  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
-  readonly logRemovalPolicy?: RemovalPolicy;
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
   /** @default 512 */
@@ -49,11 +43,7 @@ export class WebhookFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
     super(scope, id);
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      encryptionKey: props.logEncryptionKey,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.logGroup = encryptedLogGroup(this, 'Logs', props);
     this.role = new FunctionRole(this, 'Role', { description: props.description });
     this.logGroup.grantWrite(this.role);
     if (props.vpc !== undefined) {

@@ -10,6 +10,7 @@ import { createLocalKms, type LocalKms, localKeyring } from '../../local/kms';
 import { openMessage, type OpenedMessage } from '../../lambda/ingest/message';
 import { inlineSecrets, type SecretsLoader } from '../../lambda/runtime/secrets';
 import { createVerifierHandler, type VerifierDeps, type VerifierHandler } from '../../lambda/verifier/handler';
+import { toProxyEvent } from '../../local/apigateway';
 import { type LocalStack, localClients } from '../../local/emulators';
 
 export const TOKEN = 'tok-SECRET-123';
@@ -20,28 +21,25 @@ export function tokenSource(name: string, extra: Partial<NamedSource> = {}): Nam
   return { name, provider: 'token', header: TOKEN_HEADER, ...extra };
 }
 
-/** An API Gateway REST proxy event as the stage would send it. */
+/**
+ * An API Gateway REST proxy event as a deployed stage (`prod`, https) sends it, built by the
+ * same code as local mode's. A text media type arrives as text unless `base64` says otherwise
+ * (a stage without binaryMediaTypes, or a body that is not UTF-8).
+ */
 export function apiEvent(
-  options: { body?: Buffer | string; headers?: Record<string, string>; method?: string; base64?: boolean; path?: string } = {},
+  options: { body?: Buffer | string; headers?: Record<string, string>; method?: string; base64?: boolean; path?: string; proto?: 'http' | 'https' } = {},
 ): APIGatewayProxyEvent {
-  const raw = options.body === undefined ? null : Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body, 'utf8');
-  const base64 = options.base64 ?? (raw !== null && !raw.equals(Buffer.from(raw.toString('utf8'), 'utf8')));
+  const raw = options.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body, 'utf8');
+  const base64 = options.base64 ?? !raw.equals(Buffer.from(raw.toString('utf8'), 'utf8'));
   const headers = { Host: 'abc123.execute-api.us-east-1.amazonaws.com', 'Content-Type': 'application/json', [TOKEN_HEADER]: TOKEN, ...options.headers };
   const path = options.path ?? '/webhooks/test';
-  return {
-    body: raw === null ? null : base64 ? raw.toString('base64') : raw.toString('utf8'),
-    isBase64Encoded: raw !== null && base64,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    httpMethod: options.method ?? 'POST',
-    path,
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    resource: '/webhooks/{source}',
-    requestContext: { stage: 'prod', path: `/prod${path}`, domainName: headers.Host } as APIGatewayProxyEvent['requestContext'],
-  };
+  const event = toProxyEvent(
+    { method: options.method ?? 'POST', url: path, rawHeaders: Object.entries(headers).flat(), body: raw, sourceIp: '192.0.2.10', serverPort: 443 },
+    path.split('/')[2] ?? 'test',
+    { stage: 'prod', proto: options.proto ?? 'https' },
+  );
+  if (options.body === undefined || base64) return event;
+  return { ...event, body: raw.toString('utf8'), isBase64Encoded: false };
 }
 
 /** Everything one test needs: its own clients (so injected faults stay in the test), a verifier, readers. */

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { SecretsError } from '../../lambda/ingest/errors';
 import { parseSecretValue } from '../../lambda/runtime/secrets';
-import { errorNames, toHttpResponse, unavailable } from '../../lambda/verifier/http-response';
+import { errorNames } from '../../lambda/runtime/error-names';
+import { toHttpResponse, unavailable } from '../../lambda/verifier/http-response';
 import { rawBody, requestHeaders, requestUrl } from '../../lambda/verifier/request';
 import { QueueError } from '../../lambda/ingest/errors';
 import { apiEvent } from './harness';
@@ -22,7 +23,7 @@ describe('request reconstruction', () => {
   });
 
   it('uses the custom domain path without the stage, and http when the local server says so', () => {
-    const event = apiEvent({ path: '/webhooks/twilio', headers: { Host: 'localhost:3000', 'X-Forwarded-Proto': 'http' } });
+    const event = apiEvent({ path: '/webhooks/twilio', headers: { Host: 'localhost:3000' }, proto: 'http' });
 
     expect(requestUrl(event, {})).toBe('http://localhost:3000/webhooks/twilio');
   });
