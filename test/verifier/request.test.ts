@@ -78,6 +78,7 @@ describe('HTTP answers', () => {
       toHttpResponse({ kind: 'in_progress', dedupeKey: 'k' }),
       toHttpResponse({ kind: 'rejected', reason: 'timestamp_out_of_window' }),
       toHttpResponse({ kind: 'rejected', reason: 'bad_verify_token' }),
+      toHttpResponse({ kind: 'rejected', reason: 'malformed_challenge' }),
       toHttpResponse({ kind: 'rejected', reason: 'method_not_allowed' }),
       toHttpResponse({ kind: 'rejected', reason: 'payload_too_large' }),
       toHttpResponse({ kind: 'challenge', status: 200, contentType: 'text/plain', body: '1158201444' }),
@@ -90,11 +91,18 @@ describe('HTTP answers', () => {
       '409 {"error":"in_progress"}',
       '401 {"error":"timestamp_out_of_window"}',
       '403 {"error":"bad_verify_token"}',
+      '400 {"error":"malformed_challenge"}',
       '405 {"error":"method_not_allowed"}',
       '413 {"error":"payload_too_large"}',
       '200 1158201444',
       '503 {"error":"unavailable"}',
     ]);
+  });
+
+  it('serve a challenge echo as text that a browser must not sniff, and never cache', () => {
+    const response = toHttpResponse({ kind: 'challenge', status: 200, contentType: 'text/plain', body: '1158201444' });
+
+    expect(response.headers).toEqual({ 'Content-Type': 'text/plain', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   });
 
   it('name the cause chain of an error without its messages', () => {
