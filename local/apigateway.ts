@@ -44,6 +44,35 @@ function requestTime(epochMs: number): string {
 }
 
 /**
+ * An empty record without a prototype, for names that come from the sender: `__proto__`,
+ * `constructor` and the like must be ordinary keys, never the prototype's.
+ */
+function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** Path and query of a request target; `undefined` when it is not a URL (a bad host in absolute form). */
+export interface RequestTarget {
+  /** `/webhooks/orders`, as `new URL()` normalizes it (percent-escapes kept). */
+  readonly path: string;
+  /** `?x=1`, or '' when there is none. */
+  readonly search: string;
+}
+
+/**
+ * Splits a request target (origin form `/path?query`, or absolute form `http://host/path?query`
+ * as a proxy sends it) without throwing: `undefined` when it is not a URL.
+ */
+export function parseTarget(target: string): RequestTarget | undefined {
+  try {
+    const url = new URL(target, 'http://localhost');
+    return { path: url.pathname, search: url.search };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Headers as API Gateway passes them: the sender's case kept (the first spelling of a name
  * wins), `headers` with repeated values joined by ',', `multiValueHeaders` with every value.
  */
@@ -52,7 +81,7 @@ export function proxyHeaders(rawHeaders: readonly string[]): {
   multiValueHeaders: Record<string, string[]>;
 } {
   const spelled = new Map<string, string>();
-  const multiValueHeaders: Record<string, string[]> = {};
+  const multiValueHeaders = record<string[]>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
@@ -61,7 +90,7 @@ export function proxyHeaders(rawHeaders: readonly string[]): {
     spelled.set(lower, key);
     (multiValueHeaders[key] ??= []).push(value);
   }
-  const headers: Record<string, string> = {};
+  const headers = record<string>();
   for (const [key, values] of Object.entries(multiValueHeaders)) headers[key] = values.join(',');
   return { headers, multiValueHeaders };
 }
@@ -75,10 +104,10 @@ export function proxyQuery(search: string): {
   multiValueQueryStringParameters: Record<string, string[]> | null;
 } {
   const params = new URLSearchParams(search);
-  const multi: Record<string, string[]> = {};
+  const multi = record<string[]>();
   for (const [key, value] of params) (multi[key] ??= []).push(value);
   if (Object.keys(multi).length === 0) return { queryStringParameters: null, multiValueQueryStringParameters: null };
-  const single: Record<string, string> = {};
+  const single = record<string>();
   for (const [key, values] of Object.entries(multi)) single[key] = values[values.length - 1] as string;
   return { queryStringParameters: single, multiValueQueryStringParameters: multi };
 }
@@ -86,7 +115,9 @@ export function proxyQuery(search: string): {
 /** Builds the REST API proxy event for a request routed to `/webhooks/{source}`. */
 export function toProxyEvent(request: RawRequest, source: string, options: ProxyEventOptions = {}): APIGatewayProxyEvent {
   const { now = Date.now(), stage = LOCAL_STAGE, proto = 'http' } = options;
-  const url = new URL(request.url, 'http://localhost');
+  const url = parseTarget(request.url);
+  // The server answers 400 before building an event for such a target.
+  if (url === undefined) throw new Error('the request target is not a URL');
   // API Gateway sets these (appending to a sent X-Forwarded-For, replacing port and proto).
   const kept: string[] = [];
   for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
@@ -106,7 +137,7 @@ export function toProxyEvent(request: RawRequest, source: string, options: Proxy
   const hasBody = request.body.length > 0;
   return {
     resource: WEBHOOK_RESOURCE,
-    path: url.pathname,
+    path: url.path,
     httpMethod: request.method,
     headers,
     multiValueHeaders,
@@ -140,7 +171,7 @@ export function toProxyEvent(request: RawRequest, source: string, options: Proxy
         userAgent,
         userArn: null,
       },
-      path: `/${stage}${url.pathname}`,
+      path: `/${stage}${url.path}`,
       protocol: 'HTTP/1.1',
       requestId,
       requestTime: requestTime(now),

@@ -180,6 +180,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         port: options.port,
         functionTimeoutMs: VERIFIER_TIMEOUT_MS,
         onHandlerError: (source, name) => plumbing.error('local API: verifier failed (502)', { source, error: name }),
+        onServerError: (name) => plumbing.error('local API: request failed (500)', { error: name }),
       });
     } catch (err) {
       const code = (err as { code?: unknown }).code;

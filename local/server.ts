@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { errorName } from '../lambda/runtime/error-names';
-import { invokeWithTimeout, lambdaContext, toProxyEvent } from './apigateway';
+import { invokeWithTimeout, lambdaContext, parseTarget, toProxyEvent } from './apigateway';
 
 /** A verifier Lambda handler, as API Gateway invokes it. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -26,6 +26,8 @@ export interface ServerOptions {
   readonly maxBodyBytes?: number;
   /** Told about a verifier that threw or timed out (the name of the error only). */
   readonly onHandlerError?: (source: string, errorName: string) => void;
+  /** Told about a request the server itself failed on, answered 500 (the name of the error only). */
+  readonly onServerError?: (errorName: string) => void;
 }
 
 /** A running local API. */
@@ -66,6 +68,15 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return over ? undefined : Buffer.concat(chunks, size);
 }
 
+/** A percent-encoded path segment, decoded; `undefined` when it is not valid UTF-8 escapes. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
   const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body ?? '', 'utf8');
   const headers: Record<string, string | string[]> = {};
@@ -86,10 +97,14 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   const maxBody = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY_BYTES;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const match = WEBHOOK_PATH.exec(path);
+    const target = parseTarget(req.url ?? '/');
+    // A target that is no URL (`http://[bad/...`) or a segment that is no UTF-8 (`%`, `%E0%A4%A`)
+    // is the client's mistake: 400, as API Gateway answers, never a 5xx.
+    if (target === undefined) return sendJson(res, 400, { error: 'bad_request' });
+    const match = WEBHOOK_PATH.exec(target.path);
     if (match === null) return sendJson(res, 404, { error: 'not_found' });
-    const source = decodeURIComponent(match[1] as string);
+    const source = decodeSegment(match[1] as string);
+    if (source === undefined) return sendJson(res, 400, { error: 'bad_request' });
     // Same answer for every unknown source, whatever the request carries.
     const verifier = options.verifiers.get(source);
     if (verifier === undefined) return sendJson(res, 404, { error: 'unknown_source' });
@@ -115,7 +130,8 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     res.on('finish', () => {
       if (closing) server.closeIdleConnections();
     });
-    handle(req, res).catch(() => {
+    handle(req, res).catch((err: unknown) => {
+      options.onServerError?.(errorName(err));
       if (!res.headersSent) sendJson(res, 500, { message: 'Internal server error' });
       else res.destroy();
     });

@@ -24,7 +24,8 @@ export type RejectReason =
   | 'bad_token'
   | 'bad_body_hash'
   | 'method_not_allowed'
-  | 'bad_verify_token';
+  | 'bad_verify_token'
+  | 'malformed_challenge';
 
 /** The result of verifying one request. */
 export type Verification =

@@ -20,6 +20,8 @@ export function rejectStatus(reason: VerifierRejectReason): number {
       return 405;
     case 'bad_verify_token':
       return 403;
+    case 'malformed_challenge':
+      return 400;
     default:
       return 401;
   }
@@ -40,7 +42,12 @@ export function toHttpResponse(outcome: VerifierOutcome): APIGatewayProxyResult 
     case 'rejected':
       return json(rejectStatus(outcome.reason), { error: outcome.reason });
     case 'challenge':
-      return { statusCode: outcome.status, headers: { 'Content-Type': outcome.contentType, 'Cache-Control': 'no-store' }, body: outcome.body };
+      // The body echoes what the caller sent: never let a browser sniff it into HTML.
+      return {
+        statusCode: outcome.status,
+        headers: { 'Content-Type': outcome.contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' },
+        body: outcome.body,
+      };
     case 'unavailable':
       return json(503, { error: 'unavailable' }, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
   }

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { API_GATEWAY_MAX_BODY_BYTES, type LocalServer, type ProxyHandler, startServer } from '../../local/server';
 
@@ -25,6 +26,20 @@ function send(port: number, method: string, path: string, headers: Record<string
     } else {
       req.end(body);
     }
+  });
+}
+
+/** Sends `head` (request line and headers, CRLF-separated, no final blank line) and an empty body over a raw socket. */
+function sendRaw(port: number, head: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(`${head}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
   });
 }
 
@@ -111,6 +126,56 @@ describe('local API server', () => {
 
     expect(replies.map((r) => r.status)).toEqual([404, 404, 404, 404]);
     expect(calls).toHaveLength(0);
+  });
+
+  it.each([
+    ['a lone percent sign', 'POST /webhooks/% HTTP/1.1'],
+    ['a truncated UTF-8 escape', 'POST /webhooks/%E0%A4%A HTTP/1.1'],
+    ['an absolute-form target with a bad host', 'POST http://[bad/webhooks/orders HTTP/1.1'],
+  ])('answers 400 bad_request to a path with %s, without calling the function', async (_label, requestLine) => {
+    const reply = await sendRaw(server.port, `${requestLine}\r\nHost: 127.0.0.1`);
+
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body)).toEqual({ error: 'bad_request' });
+    expect(calls).toHaveLength(0);
+  });
+
+  it('routes an absolute-form target with a good host by its path', async () => {
+    const reply = await sendRaw(server.port, 'POST http://hooks.example.com/webhooks/orders?a=1 HTTP/1.1\r\nHost: hooks.example.com');
+
+    expect(reply.status).toBe(202);
+    expect(calls[0]?.event.multiValueQueryStringParameters).toEqual({ a: ['1'] });
+  });
+
+  it('passes a header named __proto__ and query names __proto__ and constructor as ordinary names', async () => {
+    const reply = await sendRaw(server.port, 'POST /webhooks/orders?__proto__=x&constructor=y&constructor=z HTTP/1.1\r\nHost: 127.0.0.1\r\n__proto__: polluted');
+
+    expect(reply.status).toBe(202);
+    const { event } = calls[0]!;
+    expect(Object.entries(event.headers)).toContainEqual(['__proto__', 'polluted']);
+    expect(Object.entries(event.multiValueHeaders)).toContainEqual(['__proto__', ['polluted']]);
+    expect(Object.entries(event.queryStringParameters ?? {})).toEqual([['__proto__', 'x'], ['constructor', 'z']]);
+    expect(Object.entries(event.multiValueQueryStringParameters ?? {})).toEqual([['__proto__', ['x']], ['constructor', ['y', 'z']]]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('tells onServerError the name of an error the server itself failed on, and answers 500 without details', async () => {
+    const failures: string[] = [];
+    const verifiers = new Map<string, ProxyHandler>();
+    verifiers.get = () => {
+      throw Object.assign(new Error('lookup failed with payload'), { name: 'LookupBroken' });
+    };
+    const broken = await startServer({ port: 0, verifiers, onServerError: (name) => failures.push(name) });
+
+    try {
+      const reply = await send(broken.port, 'POST', '/webhooks/orders', {}, Buffer.from('{}'));
+
+      expect(reply.status).toBe(500);
+      expect(reply.body).not.toContain('payload');
+      expect(failures).toEqual(['LookupBroken']);
+    } finally {
+      await broken.close();
+    }
   });
 
   it('answers 405 for a method other than GET and POST', async () => {

@@ -29,6 +29,26 @@ describe('Meta subscription handshake', () => {
     expect(verifyWebhook(handshake(query), ctx)).toEqual({ kind: 'rejected', reason: 'bad_verify_token' });
   });
 
+  it.each([
+    ['markup', '<script>alert(1)</script>'],
+    ['a header break', 'a\r\nSet-Cookie: x=1'],
+    ['a space', '1158201444 1'],
+    ['non-ASCII letters', 'défi'],
+    ['65 characters', '1'.repeat(65)],
+    ['an empty value', ''],
+  ])('refuses to echo a challenge with %s, even with the right verify token', (_name, challenge) => {
+    const query = `hub.mode=subscribe&hub.verify_token=the-verify-token&hub.challenge=${encodeURIComponent(challenge)}`;
+
+    expect(verifyWebhook(handshake(query), ctx)).toEqual({ kind: 'rejected', reason: 'malformed_challenge' });
+  });
+
+  it('echoes a challenge of letters, digits, dot, dash and underscore up to 64 characters', () => {
+    const challenge = `Ab0.-_${'9'.repeat(58)}`;
+    const query = `hub.mode=subscribe&hub.verify_token=the-verify-token&hub.challenge=${challenge}`;
+
+    expect(verifyWebhook(handshake(query), ctx)).toMatchObject({ kind: 'challenge', status: 200, body: challenge });
+  });
+
   it('refuses every handshake when the source has no verify token', () => {
     const result = verifyWebhook(handshake('hub.mode=subscribe&hub.verify_token=&hub.challenge=1'), context(meta, ['app-secret']));
     expect(result).toEqual({ kind: 'rejected', reason: 'bad_verify_token' });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { getExpectedBodyHash, getExpectedTwilioSignature, validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks';
@@ -191,6 +192,37 @@ describe('Standard Webhooks', () => {
     const req = request(body, { 'Svix-Id': 'msg_1', 'Svix-Timestamp': String(NOW_SECONDS), 'Svix-Signature': signature }, 'https://h/webhooks/svix');
     expect(verifyWebhook(req, context(svix, [secret])).kind).toBe('accepted');
   });
+
+  it('accepts what the standardwebhooks library signs with a bare base64 secret, configured bare or with whsec_', () => {
+    const bare = secret.slice('whsec_'.length);
+    const signature = new Webhook(bare).sign('msg_bare', new Date(NOW), payload);
+    const req = request(body, { 'webhook-id': 'msg_bare', 'webhook-timestamp': String(NOW_SECONDS), 'webhook-signature': signature }, 'https://h/webhooks/svix');
+
+    expect(verifyWebhook(req, context(svix, [bare])).kind).toBe('accepted');
+    expect(verifyWebhook(req, context(svix, [secret])).kind).toBe('accepted');
+    expect(verifyWebhook(req, context(svix, ['whsec_aG9va2dhdGUtbG9jYWwtZGV2LXNlY3JldC0zMmJ5dGU=', bare])).kind).toBe('accepted');
+  });
+
+  it('signs with a bare secret exactly as the standardwebhooks library does', () => {
+    const bare = secret.slice('whsec_'.length);
+
+    const ours = signRequest(svix, bare, body, { now: NOW, url: 'https://h', eventId: 'msg_1' });
+
+    expect(ours.headers['webhook-signature']).toBe(new Webhook(bare).sign('msg_1', new Date(NOW), payload));
+  });
+
+  it.each([['whsec_'], ['whsec_A'], ['A'], ['whsec_not base64!']])(
+    'never verifies with the secret %j, which decodes to no key (an empty HMAC key is public), and will not sign with it',
+    (unusable) => {
+      const timestamp = String(NOW_SECONDS);
+      const emptyKeyed = createHmac('sha256', Buffer.alloc(0)).update(`msg_1.${timestamp}.${payload}`).digest('base64');
+      const forged = request(body, { 'webhook-id': 'msg_1', 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${emptyKeyed}` }, 'https://h/webhooks/svix');
+
+      expect(verifyWebhook(forged, context(svix, [unusable]))).toEqual({ kind: 'rejected', reason: 'bad_signature' });
+      expect(() => signRequest(svix, unusable, body, { now: NOW, url: 'https://h' })).toThrow('base64');
+      expect(() => new Webhook(unusable)).toThrow();
+    },
+  );
 
   it('signs as the standardwebhooks library does, and the library accepts our signature', () => {
     const ours = signRequest(svix, secret, body, { now: NOW, url: 'https://h', eventId: 'msg_1' });

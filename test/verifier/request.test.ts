@@ -34,6 +34,29 @@ describe('request reconstruction', () => {
     expect(requestUrl(event, { publicUrl: 'https://hooks.example.com/webhooks/twilio' })).toBe('https://hooks.example.com/webhooks/twilio?bodySHA256=ff');
   });
 
+  it("replaces publicUrl's own query with the request's, never merging the two", () => {
+    const publicUrl = 'https://hooks.example.com/webhooks/twilio?foo=1&bar=2#frag';
+    const withSame = withQuery(apiEvent(), { foo: ['1'], bar: ['2'] });
+    const withOther = withQuery(apiEvent(), { next: ['https://ehr.example.org/cb'] });
+
+    expect(requestUrl(withSame, { publicUrl })).toBe('https://hooks.example.com/webhooks/twilio?foo=1&bar=2');
+    expect(requestUrl(withOther, { publicUrl })).toBe('https://hooks.example.com/webhooks/twilio?next=https%3A%2F%2Fehr.example.org%2Fcb');
+    expect(requestUrl(apiEvent(), { publicUrl })).toBe('https://hooks.example.com/webhooks/twilio');
+  });
+
+  it('rebuilds a query whose decoded values hold a lone surrogate without throwing', () => {
+    const event = withQuery(apiEvent(), { a: ['\ud800x'] });
+
+    expect(requestUrl(event, {})).toMatch(/\?a=%EF%BF%BDx$/);
+  });
+
+  it('keeps a header named __proto__ as an ordinary header', () => {
+    const headers = requestHeaders(JSON.parse('{"headers":{"__proto__":"x","Host":"h"},"multiValueHeaders":{"__proto__":["x","y"]}}') as Parameters<typeof requestHeaders>[0]);
+
+    expect(Object.getPrototypeOf(headers)).toBeNull();
+    expect(Object.entries(headers)).toEqual([['__proto__', 'x, y'], ['Host', 'h']]);
+  });
+
   it('decodes base64 bodies and reads a missing body as empty', () => {
     expect(rawBody({ body: Buffer.from([0xff, 0x00]).toString('base64'), isBase64Encoded: true })).toEqual(Buffer.from([0xff, 0x00]));
     expect(rawBody({ body: 'é', isBase64Encoded: false })).toEqual(Buffer.from('é', 'utf8'));
@@ -55,6 +78,7 @@ describe('HTTP answers', () => {
       toHttpResponse({ kind: 'in_progress', dedupeKey: 'k' }),
       toHttpResponse({ kind: 'rejected', reason: 'timestamp_out_of_window' }),
       toHttpResponse({ kind: 'rejected', reason: 'bad_verify_token' }),
+      toHttpResponse({ kind: 'rejected', reason: 'malformed_challenge' }),
       toHttpResponse({ kind: 'rejected', reason: 'method_not_allowed' }),
       toHttpResponse({ kind: 'rejected', reason: 'payload_too_large' }),
       toHttpResponse({ kind: 'challenge', status: 200, contentType: 'text/plain', body: '1158201444' }),
@@ -67,11 +91,18 @@ describe('HTTP answers', () => {
       '409 {"error":"in_progress"}',
       '401 {"error":"timestamp_out_of_window"}',
       '403 {"error":"bad_verify_token"}',
+      '400 {"error":"malformed_challenge"}',
       '405 {"error":"method_not_allowed"}',
       '413 {"error":"payload_too_large"}',
       '200 1158201444',
       '503 {"error":"unavailable"}',
     ]);
+  });
+
+  it('serve a challenge echo as text that a browser must not sniff, and never cache', () => {
+    const response = toHttpResponse({ kind: 'challenge', status: 200, contentType: 'text/plain', body: '1158201444' });
+
+    expect(response.headers).toEqual({ 'Content-Type': 'text/plain', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   });
 
   it('name the cause chain of an error without its messages', () => {

@@ -7,6 +7,13 @@ import { queryParams, withQueryParam } from '../url';
 
 const SCHEME = HUB_SIGNATURE_256;
 
+/**
+ * What an echoed `hub.challenge` may be. Meta documents it as "an int you must pass back to us"
+ * (for example `1158201444`); this allows a little more (letters, `.`, `_`, `-`) for other
+ * WebSub-style senders, and nothing that could be markup or a header injection when echoed.
+ */
+const CHALLENGE = /^[A-Za-z0-9._-]{1,64}$/;
+
 /** The GET subscription handshake: echo `hub.challenge` only to someone who knows the verify token. */
 function handshake(url: string, verifyToken: string | undefined): Verification {
   const query = queryParams(url);
@@ -14,6 +21,7 @@ function handshake(url: string, verifyToken: string | undefined): Verification {
   const challenge = query.get('hub.challenge');
   const matches = verifyToken !== undefined && presented !== null && safeEqualText(presented, verifyToken);
   if (query.get('hub.mode') !== 'subscribe' || !matches || challenge === null) return rejected('bad_verify_token');
+  if (!CHALLENGE.test(challenge)) return rejected('malformed_challenge');
   return { kind: 'challenge', status: 200, contentType: 'text/plain', body: challenge };
 }
 

@@ -6,11 +6,22 @@ import type { ProviderStrategy } from '../provider';
 import type { WebhookRequest } from '../types';
 import { timestampProblem } from '../window';
 
-const SECRET_PREFIX = 'whsec_';
+/**
+ * A secret: standard base64, with or without the `whsec_` prefix (standardwebhooks and svix both
+ * accept the bare form). Config validation should apply this same rule.
+ */
+const SECRET = /^(?:whsec_)?([A-Za-z0-9+/]+={0,2})$/;
 
-/** The HMAC key: the base64 bytes after `whsec_` (the prefix is optional, as in the reference library). */
-function keyOf(secret: string): Buffer {
-  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+/**
+ * The HMAC key: the secret's base64-decoded bytes. `undefined` for a secret that is not base64
+ * or decodes to nothing (`whsec_`, `whsec_A`): an empty key is public, so such a secret verifies
+ * nothing, as the reference libraries refuse it.
+ */
+export function standardKey(secret: string): Buffer | undefined {
+  const encoded = SECRET.exec(secret)?.[1];
+  if (encoded === undefined) return undefined;
+  const key = Buffer.from(encoded, 'base64');
+  return key.length === 0 ? undefined : key;
 }
 
 /** A Standard Webhooks header, or its Svix-branded twin. */
@@ -42,7 +53,8 @@ export const standard: ProviderStrategy = {
       .split(' ')
       .filter((entry) => entry.startsWith('v1,'))
       .map((entry) => entry.slice(3));
-    const keys = secrets.secrets.map(keyOf);
+    const keys = secrets.secrets.map(standardKey).filter((key) => key !== undefined);
+    if (keys.length === 0) return rejected('bad_signature');
     const problem =
       timestampProblem(timestamp, now, source) ??
       hmacEquals('sha256', keys, content(id, timestamp ?? '', request.body), presented, 'base64');
@@ -51,9 +63,11 @@ export const standard: ProviderStrategy = {
   },
   /** Without an `eventId`, the id is derived from the body so that signing is deterministic. */
   sign(_source, secret, body, { now, url, eventId }) {
+    const key = standardKey(secret);
+    if (key === undefined) throw new Error('a standard secret is base64, optionally prefixed whsec_, and not empty');
     const id = eventId ?? `msg_${createHash('sha256').update(body).digest('hex').slice(0, 24)}`;
     const timestamp = String(Math.floor(now / 1000));
-    const signature = hmacDigest('sha256', keyOf(secret), content(id, timestamp, body)).toString('base64');
+    const signature = hmacDigest('sha256', key, content(id, timestamp, body)).toString('base64');
     return {
       url,
       headers: { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` },

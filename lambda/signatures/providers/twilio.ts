@@ -66,28 +66,177 @@ function withLegacyQuery(url: string): string {
 }
 
 /**
- * The URLs to try, in the SDK's order: as received without and with the default port, then as
- * normalized by `new URL()`, also with the legacy query encoding. Lazy, and the caller stops at
- * the first URL that matches: which form of the URL was signed is not secret (every secret is
- * still walked for each URL, so which secret matched does not show).
+ * At most this many distinct URLs are tried per request (each costs one HMAC per secret), so a
+ * forged request costs a bounded amount of work whatever its query string; past the bound the
+ * request is refused. The SDK's own forms come first (up to six), then the re-spellings of the
+ * query ({@link querySpellings}): up to six spellings of each parameter order, each without and
+ * with the default port, so about five orders fit even when every spelling differs.
  */
-function* candidateUrls(url: string): Generator<string> {
-  const tried = new Set<string>();
-  for (const candidate of [withoutPort(url), withDefaultPort(url)]) {
-    if (!tried.has(candidate)) yield candidate;
-    tried.add(candidate);
+export const MAX_CANDIDATE_URLS = 64;
+
+/** Candidates generated (duplicates included) before giving up, whatever their number of distinct ones. */
+const MAX_GENERATED_URLS = 16 * MAX_CANDIDATE_URLS;
+
+/** Queries with more parameters are tried in the received order only (n! orders otherwise). */
+export const MAX_REORDERED_PARAMS = 6;
+
+type Pair = readonly [name: string, value: string];
+
+/** A lone surrogate becomes U+FFFD (as a UTF-8 decoder makes it), so encoding never throws. */
+const wellFormed = (value: string): string =>
+  value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+
+/**
+ * `value` with every character outside `keep` percent-encoded as UTF-8 (space as `+` when `plus`):
+ * `encodeURIComponent`'s output, with the ASCII escapes `keep` allows undone and the characters
+ * it leaves alone that `keep` does not allow escaped (one native call and one pass).
+ */
+function percentEncode(value: string, keep: RegExp, plus: boolean): string {
+  // Every spelling keeps these as they are: the common case (ids, hex digests) costs nothing.
+  if (/^[A-Za-z0-9._-]*$/.test(value)) return value;
+  return encodeURIComponent(wellFormed(value)).replace(/%([0-7][0-9A-F])|[!'()*~]/g, (match: string, hex: string | undefined) => {
+    if (hex === undefined) return keep.test(match) ? match : `%${match.charCodeAt(0).toString(16).toUpperCase()}`;
+    if (plus && hex === '20') return '+';
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    return keep.test(ch) ? ch : match;
+  });
+}
+
+interface Spelling {
+  readonly name: RegExp;
+  readonly value: RegExp;
+  readonly plus: boolean;
+}
+
+/** RFC 3986 unreserved characters. */
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+/** What `encodeURIComponent` leaves alone. */
+const COMPONENT = /^[A-Za-z0-9._~!'()*-]$/;
+/** What the WHATWG `application/x-www-form-urlencoded` serializer (URLSearchParams) leaves alone. */
+const FORM = /^[A-Za-z0-9._*-]$/;
+/** RFC 3986 query characters that do not change how the query splits: no `&`, `+`, `#`, `%`. */
+const MINIMAL_VALUE = /^[A-Za-z0-9._~!$'()*,;=:@/?-]$/;
+/** The same for a name, which also must not hold `=`. */
+const MINIMAL_NAME = /^[A-Za-z0-9._~!$'()*,;:@/?-]$/;
+
+/**
+ * How real clients spell a query, most likely first: `encodeURIComponent` (the verifier's own
+ * rebuild, JavaScript URL builders); RFC 3986 minimal escaping, as a URL typed into a console
+ * reads (`?next=https://a.example/cb`, `?at=10:00:00Z`, `?tags=a,b`), with `%20` or `+` for a
+ * space (`?name=John+Doe`); the form encoding of URLSearchParams and Java; RFC 3986 strict
+ * escaping (PHP rawurlencode, Python quote) with `%20` or `+` (Go QueryEscape, Python quote_plus).
+ */
+const SPELLINGS: readonly Spelling[] = [
+  { name: COMPONENT, value: COMPONENT, plus: false },
+  { name: MINIMAL_NAME, value: MINIMAL_VALUE, plus: false },
+  { name: MINIMAL_NAME, value: MINIMAL_VALUE, plus: true },
+  { name: FORM, value: FORM, plus: true },
+  { name: UNRESERVED, value: UNRESERVED, plus: false },
+  { name: UNRESERVED, value: UNRESERVED, plus: true },
+];
+
+/**
+ * The parameters in the order received, then in every other order that keeps each name's values
+ * in their own order (API Gateway keeps that order, but a REST event groups values by name and
+ * may list names in another order: `?b=1&a=2&b=3` arrives as `{b: [1, 3], a: [2]}`). Lazy.
+ */
+function* parameterOrders(pairs: readonly Pair[]): Generator<readonly Pair[]> {
+  yield pairs;
+  if (pairs.length < 2 || pairs.length > MAX_REORDERED_PARAMS) return;
+  const groups = new Map<string, Pair[]>();
+  for (const pair of pairs) groups.set(pair[0], [...(groups.get(pair[0]) ?? []), pair]);
+  const queues = [...groups.values()];
+  const taken = queues.map(() => 0);
+  const order: Pair[] = [];
+  function* merge(): Generator<readonly Pair[]> {
+    if (order.length === pairs.length) {
+      yield [...order];
+      return;
+    }
+    for (let q = 0; q < queues.length; q += 1) {
+      const queue = queues[q] as Pair[];
+      const at = taken[q] as number;
+      if (at === queue.length) continue;
+      order.push(queue[at] as Pair);
+      taken[q] = at + 1;
+      yield* merge();
+      taken[q] = at;
+      order.pop();
+    }
   }
-  let normalized: string;
+  yield* merge();
+}
+
+/**
+ * The query re-spelled: every parameter order ({@link parameterOrders}) in every spelling
+ * ({@link SPELLINGS}). The parameters are decoded as API Gateway decodes them (`+` is a space).
+ * Each parameter is encoded once per spelling; spellings that come out the same are dropped.
+ */
+function* querySpellings(query: string): Generator<string> {
+  const pairs: Pair[] = [...new URLSearchParams(query)];
+  const encoded = new Map<string, readonly Pair[]>();
+  for (const spelling of SPELLINGS) {
+    const spelled = pairs.map(([name, value]): Pair => [percentEncode(name, spelling.name, spelling.plus), percentEncode(value, spelling.value, spelling.plus)]);
+    const key = spelled.map(([name, value]) => `${name}=${value}`).join('&');
+    if (!encoded.has(key)) encoded.set(key, spelled);
+  }
+  // Orders are taken over indices, so each spelling reuses the same order.
+  const indices: Pair[] = pairs.map(([name], i): Pair => [name, String(i)]);
+  for (const order of parameterOrders(indices)) {
+    for (const spelled of encoded.values()) {
+      yield order
+        .map(([, i]) => {
+          const [name, value] = spelled[Number(i)] as Pair;
+          return `${name}=${value}`;
+        })
+        .join('&');
+    }
+  }
+}
+
+/**
+ * The URLs to try: the SDK's (as received without and with the default port, then as normalized
+ * by `new URL()`, also with the legacy query encoding), then the query as other clients spell
+ * and order it ({@link querySpellings}), each without and with the default port. Twilio signs
+ * the URL exactly as configured in its console, and a REST event only carries the decoded
+ * parameters. Lazy, distinct, at most {@link MAX_CANDIDATE_URLS}; the caller stops at the first
+ * URL that matches: which form of the URL was signed is not secret (every secret is still walked
+ * for each URL, so which secret matched does not show).
+ */
+export function* candidateUrls(url: string): Generator<string> {
+  const tried = new Set<string>();
+  let generated = 0;
+  for (const candidate of allCandidates(url)) {
+    generated += 1;
+    if (generated > MAX_GENERATED_URLS) return;
+    if (tried.has(candidate)) continue;
+    tried.add(candidate);
+    yield candidate;
+    if (tried.size >= MAX_CANDIDATE_URLS) return;
+  }
+}
+
+function* allCandidates(url: string): Generator<string> {
+  yield withoutPort(url);
+  yield withDefaultPort(url);
+  let normalized: string | undefined;
   try {
     normalized = new URL(url).toString();
   } catch {
-    return;
+    normalized = undefined;
   }
-  for (const candidate of [withoutPort(normalized), withDefaultPort(normalized)]) {
-    for (const variant of [candidate, withLegacyQuery(candidate)]) {
-      if (!tried.has(variant)) yield variant;
-      tried.add(variant);
+  if (normalized !== undefined) {
+    for (const candidate of [withoutPort(normalized), withDefaultPort(normalized)]) {
+      yield candidate;
+      yield withLegacyQuery(candidate);
     }
+  }
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return;
+  const base = url.slice(0, queryStart);
+  const bases = [withoutPort(base), withDefaultPort(base)];
+  for (const query of querySpellings(rawQuery(url))) {
+    for (const candidate of bases) yield query === '' ? candidate : `${candidate}?${query}`;
   }
 }
 
