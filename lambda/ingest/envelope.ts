@@ -28,7 +28,9 @@ import { EncryptionError, EnvelopeMismatchError } from './errors';
  *   failing decryption; `open` checks both the SDK context (decrypt() does not compare it for
  *   us) and the binding.
  * - `open` also reads the previous frame, `"HGB2"` (binding and headers, no event facts), so
- *   messages sealed before a deploy still open after it; for those, `event` is undefined.
+ *   messages sealed before a deploy still open after it; for those, `event` is undefined. Once
+ *   no HGB2 message can be left (the DLQ retention and a redrive after that deploy), reading it
+ *   can go.
  */
 
 /** What a sealed body is bound to. Both parts must match on open. */
