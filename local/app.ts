@@ -8,7 +8,8 @@ import type { EnvironmentConfig, NamedSource, SourceSecrets } from '../lambda/co
 import { namedSources } from '../lambda/config/validate';
 import { createEnvelope } from '../lambda/ingest/envelope';
 import { createLocalKms, type LocalKms, localKeyring } from './kms';
-import { openMessage } from '../lambda/ingest/message';
+import { moveToDeadLetterQueue } from '../lambda/ingest/dead-letter';
+import { deletePayload, openMessage } from '../lambda/ingest/message';
 import { createProcessorHandler } from '../lambda/processor/batch';
 import { defineHandlers, type EventHandler, type HandlerTable, type Handlers, logMetadata } from '../lambda/processor/api';
 import { handlers as routes } from '../lambda/processor/routes';
@@ -150,20 +151,24 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
       });
       closers.push(() => verifier.close());
       verifiers.set(source.name, verifier);
-      const processor = createProcessorHandler({
-        open: (record) => openMessage(record, { envelope, s3, bucket: stack.resources.bucket, source: source.name }),
-        handlers,
-        logger,
-      });
+      const queues = stack.resources.queues[source.name];
       // A client per poller: a long poll holds a socket for up to 20 s, and deletes must never
       // wait behind other sources' polls in a shared pool.
       const sqs = new SQSClient(clients.sqs);
       options.instrument?.(sqs, 'processor');
       closers.push(() => sqs.destroy());
+      const bucket = stack.resources.bucket;
+      const processor = createProcessorHandler({
+        open: (record) => openMessage(record, { envelope, s3, bucket, source: source.name }),
+        release: (message) => deletePayload(message, { s3, bucket }),
+        deadLetter: (record, reason) => moveToDeadLetterQueue(record, reason, { sqs, queueUrl: queues?.dlqUrl ?? '' }),
+        handlers,
+        logger,
+      });
       pollers.push(
         await startPoller({
           sqs,
-          queueUrl: stack.resources.queues[source.name]?.queueUrl ?? '',
+          queueUrl: queues?.queueUrl ?? '',
           handler: processor,
           functionName: `hookgate-processor-${source.name}`,
           batchSize: source.batchSize ?? 10,

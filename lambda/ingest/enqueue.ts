@@ -26,13 +26,16 @@ export interface Enqueued {
 }
 
 /**
- * Seals the body (with its safe headers) and sends one message in the format of message.ts. When the message would
+ * Seals the body (with its event facts and safe headers) and sends one message in the format of
+ * message.ts; the attributes repeat the facts as unauthenticated hints. When the message would
  * exceed the SQS limit, the ciphertext goes to S3 first (deterministic key, so a retry overwrites
  * rather than leaks a second copy) and the queue gets a pointer.
  * Throws EncryptionError, PayloadStoreError or QueueError; the caller deletes the dedupe record.
  */
 export async function enqueue(meta: MessageMetadata, body: Buffer, headers: SealedHeaders, deps: EnqueueDeps): Promise<Enqueued> {
-  const ciphertext = await deps.envelope.seal(body, { source: meta.source, dedupeKey: meta.dedupeKey }, headers);
+  const { source, dedupeKey, eventId, eventType, receivedAt, typeSigned } = meta;
+  const event = { ...(eventId !== undefined ? { eventId } : {}), ...(eventType !== undefined ? { eventType } : {}), receivedAt, typeSigned };
+  const ciphertext = await deps.envelope.seal(body, { source, dedupeKey }, event, headers);
   const inlineBody = ciphertext.toString('base64');
   const inlineAttributes = messageAttributes(meta, 'inline');
   let payload: PayloadLocation = 'inline';

@@ -17,13 +17,20 @@ import { EncryptionError, EnvelopeMismatchError } from './errors';
  * - A caching CMM in front of the KMS keyring: one GenerateDataKey serves many messages.
  * - The caching CMM keys its cache by the encryption context. A per-message context
  *   `{source, dedupeKey}` would therefore miss the cache on every message (one KMS call per
- *   event). So the SDK context is per source: `{hookgate:source, hookgate:purpose}`, and the
- *   dedupe key is bound inside the authenticated plaintext as a small frame
- *   `"HGB2" | u16 len | source | u16 len | dedupeKey | u16 len | safe headers (JSON) | body`.
- *   The safe request headers (safe-headers.ts) ride inside it too, so they are encrypted and never
- *   message attributes. AES-GCM authenticates the whole
- *   plaintext, so the binding cannot be changed without failing decryption; `open` checks both
- *   the SDK context (decrypt() does not compare it for us) and the frame.
+ *   event). So the SDK context is per source: `{hookgate:source, hookgate:purpose}`, and what
+ *   belongs to one event is bound inside the authenticated plaintext as a small frame:
+ *   `"HGB3" | u16 len | source | u16 len | dedupeKey | u16 len | eventId | u16 len | eventType |
+ *   u16 len | receivedAt | u8 flags (bit 0: typeSigned) | u16 len | safe headers (JSON) | body`.
+ *   The event facts (id, type, receive time, whether the signature covered the type) and the safe
+ *   request headers (safe-headers.ts) ride inside it, so they are encrypted, cannot be changed
+ *   in the queue, and processors read them from here rather than from message attributes.
+ *   AES-GCM authenticates the whole plaintext, so nothing in the frame can be changed without
+ *   failing decryption; `open` checks both the SDK context (decrypt() does not compare it for
+ *   us) and the binding.
+ * - `open` also reads the previous frame, `"HGB2"` (binding and headers, no event facts), so
+ *   messages sealed before a deploy still open after it; for those, `event` is undefined. Once
+ *   no HGB2 message can be left (the DLQ retention and a redrive after that deploy), reading it
+ *   can go.
  */
 
 /** What a sealed body is bound to. Both parts must match on open. */
@@ -35,16 +42,30 @@ export interface Binding {
 /** Safe request headers (safe-headers.ts), lower-case names. */
 export type SealedHeaders = Readonly<Record<string, string>>;
 
-/** What `open` gives back: the exact body bytes and the headers sealed with them. */
+/** What the verifier established about the event, sealed with the body (HGB3). */
+export interface SealedEvent {
+  /** The provider's event or delivery id, when it sent a safe one. */
+  readonly eventId?: string;
+  /** The provider's event type, when it sent a safe one. */
+  readonly eventType?: string;
+  /** When the verifier accepted the request (ISO 8601). */
+  readonly receivedAt: string;
+  /** True when the signature covered `eventType` (it was read from the signed bytes). */
+  readonly typeSigned: boolean;
+}
+
+/** What `open` gives back: the exact body bytes and what was sealed with them. */
 export interface Opened {
   readonly body: Buffer;
   readonly headers: SealedHeaders;
+  /** The sealed event facts; undefined for an HGB2 message (sealed before they were). */
+  readonly event?: SealedEvent;
 }
 
 /** Seals and opens webhook bodies. Same interface on AWS (KMS) and locally (local key). */
 export interface Envelope {
-  /** Encrypts `body` and its safe headers bound to `binding`; returns the ESDK message bytes. */
-  seal(body: Buffer, binding: Binding, headers?: SealedHeaders): Promise<Buffer>;
+  /** Encrypts `body` with its event facts and safe headers, bound to `binding`; returns the ESDK message bytes. */
+  seal(body: Buffer, binding: Binding, event: SealedEvent, headers?: SealedHeaders): Promise<Buffer>;
   /** Decrypts and checks the binding; throws EnvelopeMismatchError or EncryptionError. */
   open(ciphertext: Buffer, binding: Binding): Promise<Opened>;
 }
@@ -72,7 +93,10 @@ export const CONTEXT_SOURCE = 'hookgate:source';
 export const CONTEXT_PURPOSE = 'hookgate:purpose';
 export const PURPOSE = 'webhook-body';
 
-const MAGIC = Buffer.from('HGB2', 'ascii');
+const MAGIC = Buffer.from('HGB3', 'ascii');
+/** The previous frame, still opened: binding and headers, no event facts. */
+const MAGIC_V2 = Buffer.from('HGB2', 'ascii');
+const TYPE_SIGNED = 0x01;
 
 /**
  * Frame size of the ESDK message. The default (4 KiB) makes a 1 MiB body 256 frames, each a few
@@ -93,13 +117,15 @@ function u16(value: number): Buffer {
   return out;
 }
 
-/** Frames the body with its binding and safe headers (see the module comment). */
-export function frame(body: Buffer, { source, dedupeKey }: Binding, headers: SealedHeaders = {}): Buffer {
-  const s = Buffer.from(source, 'utf8');
-  const k = Buffer.from(dedupeKey, 'utf8');
+/** Frames the body with its binding, event facts and safe headers (see the module comment). */
+export function frame(body: Buffer, { source, dedupeKey }: Binding, event: SealedEvent, headers: SealedHeaders = {}): Buffer {
+  const fields = [source, dedupeKey, event.eventId ?? '', event.eventType ?? '', event.receivedAt].map((text) => Buffer.from(text, 'utf8'));
   const h = Buffer.from(JSON.stringify(headers), 'utf8');
-  if (s.length > 0xffff || k.length > 0xffff || h.length > 0xffff) throw new EnvelopeMismatchError('frame');
-  return Buffer.concat([MAGIC, u16(s.length), s, u16(k.length), k, u16(h.length), h, body]);
+  if (h.length > 0xffff || fields.some((field) => field.length > 0xffff)) throw new EnvelopeMismatchError('frame');
+  const parts: Buffer[] = [MAGIC];
+  for (const field of fields) parts.push(u16(field.length), field);
+  parts.push(Buffer.of(event.typeSigned ? TYPE_SIGNED : 0), u16(h.length), h, body);
+  return Buffer.concat(parts);
 }
 
 function parseHeaders(text: string): SealedHeaders {
@@ -115,25 +141,53 @@ function parseHeaders(text: string): SealedHeaders {
   return headers;
 }
 
-/** Reverses `frame`; throws EnvelopeMismatchError when the bytes are not a frame. */
-export function unframe(plaintext: Buffer): { binding: Binding; headers: SealedHeaders; body: Buffer } {
-  if (plaintext.length < MAGIC.length + 4 || !plaintext.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new EnvelopeMismatchError('frame');
-  }
+/** What a frame holds. */
+export interface Unframed {
+  readonly binding: Binding;
+  readonly headers: SealedHeaders;
+  readonly body: Buffer;
+  /** Undefined for an HGB2 frame. */
+  readonly event?: SealedEvent;
+}
+
+/** Reverses `frame` (HGB3, and the earlier HGB2); throws EnvelopeMismatchError when the bytes are not a frame. */
+export function unframe(plaintext: Buffer): Unframed {
+  const magic = plaintext.subarray(0, MAGIC.length);
+  const v3 = magic.equals(MAGIC);
+  if (!v3 && !magic.equals(MAGIC_V2)) throw new EnvelopeMismatchError('frame');
   let at = MAGIC.length;
+  const need = (length: number): void => {
+    if (at + length > plaintext.length) throw new EnvelopeMismatchError('frame');
+  };
   const read = (): string => {
-    if (at + 2 > plaintext.length) throw new EnvelopeMismatchError('frame');
+    need(2);
     const length = plaintext.readUInt16BE(at);
     at += 2;
-    if (at + length > plaintext.length) throw new EnvelopeMismatchError('frame');
+    need(length);
     const text = plaintext.subarray(at, at + length).toString('utf8');
     at += length;
     return text;
   };
-  const source = read();
-  const dedupeKey = read();
+  const binding = { source: read(), dedupeKey: read() };
+  let event: SealedEvent | undefined;
+  if (v3) {
+    const eventId = read();
+    const eventType = read();
+    const receivedAt = read();
+    need(1);
+    const flags = plaintext.readUInt8(at);
+    at += 1;
+    // Unknown flags mean a newer writer: refuse rather than misread.
+    if ((flags & ~TYPE_SIGNED) !== 0) throw new EnvelopeMismatchError('frame');
+    event = {
+      ...(eventId.length > 0 ? { eventId } : {}),
+      ...(eventType.length > 0 ? { eventType } : {}),
+      receivedAt,
+      typeSigned: (flags & TYPE_SIGNED) !== 0,
+    };
+  }
   const headers = parseHeaders(read());
-  return { binding: { source, dedupeKey }, headers, body: plaintext.subarray(at) };
+  return { binding, headers, body: plaintext.subarray(at), ...(event !== undefined ? { event } : {}) };
 }
 
 function contextFor(source: string): Record<string, string> {
@@ -152,8 +206,8 @@ export function createEnvelope(keyring: KeyringNode, options: EnvelopeCacheOptio
     maxMessagesEncrypted: options.maxMessagesEncrypted ?? 10_000,
   });
   return {
-    async seal(body, binding, headers) {
-      const plaintext = frame(body, binding, headers);
+    async seal(body, binding, event, headers) {
+      const plaintext = frame(body, binding, event, headers);
       try {
         const { result } = await client.encrypt(cmm, plaintext, {
           suiteId: SUITE,
@@ -183,10 +237,10 @@ export function createEnvelope(keyring: KeyringNode, options: EnvelopeCacheOptio
       if (keys.length !== 2 || keys.some((key) => context[key] !== expected[key])) {
         throw new EnvelopeMismatchError('context');
       }
-      const { binding: bound, headers, body } = unframe(plaintext);
+      const { binding: bound, ...opened } = unframe(plaintext);
       if (bound.source !== binding.source) throw new EnvelopeMismatchError('source');
       if (bound.dedupeKey !== binding.dedupeKey) throw new EnvelopeMismatchError('dedupe_key');
-      return { body, headers };
+      return opened;
     },
   };
 }

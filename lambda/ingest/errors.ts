@@ -68,3 +68,12 @@ export class MessageFormatError extends IngestError {
     super('message_format', `not a hookgate message: ${detail}`);
   }
 }
+
+/**
+ * True for the errors of a record that can never open however often it is retried (not a
+ * hookgate message, a forged pointer, a ciphertext bound elsewhere): the processor moves such a
+ * record to the DLQ at once instead of spending `maxReceiveCount` receives on it.
+ */
+export function neverOpens(err: unknown): err is MessageFormatError | EnvelopeMismatchError {
+  return err instanceof MessageFormatError || err instanceof EnvelopeMismatchError;
+}

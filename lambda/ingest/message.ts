@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { Envelope } from './envelope';
@@ -11,12 +11,16 @@ import { MessageFormatError, PayloadStoreError } from './errors';
  * - Body: the Encryption SDK ciphertext of the raw webhook body, base64 (`payload` = `inline`),
  *   or, when that would not fit in one SQS message, JSON `{"bucket","key"}` pointing at the
  *   ciphertext stored in the payload bucket under `<source>/<sha256 hex of dedupeKey>`
- *   (`payload` = `s3`).
+ *   (`payload` = `s3`). The processor deletes that object once its handler succeeded.
  * - Attributes (String, metadata only: no body content, no header values, no secrets):
  *   `format` = `hookgate/1`, `source`, `dedupeKey`, `eventId`?, `eventType`?, `receivedAt`
  *   (ISO 8601), `payload`.
- * - The ciphertext is bound to `{source, dedupeKey}` (see envelope.ts), so attributes that were
- *   changed, or a message moved to another source's queue, fail to open.
+ * - Attributes are NOT authenticated: anyone who can send to the queue can write them. They are
+ *   hints for routing the ciphertext (`source`, `dedupeKey`, `payload`), metrics and logs only.
+ *   The ciphertext is bound to `{source, dedupeKey}` (see envelope.ts), so changed binding
+ *   attributes, or a message moved to another source's queue, fail to open; `eventId`,
+ *   `eventType`, `receivedAt` and `typeSigned` are sealed in the frame (HGB3) and processors get
+ *   them from there, never from the attributes.
  */
 
 export const MESSAGE_FORMAT = 'hookgate/1';
@@ -43,13 +47,23 @@ export interface MessageMetadata {
   readonly eventType?: string;
   /** ISO 8601 time the verifier received the request. */
   readonly receivedAt: string;
+  /** True when the signature covered `eventType`. Sealed only, never an attribute. */
+  readonly typeSigned: boolean;
 }
 
-/** A message opened by the processor: its metadata, the raw body exactly as received, and the safe headers. */
+/** What the attributes of a record claim: unauthenticated hints (see the module comment). */
+export type MessageHints = Omit<MessageMetadata, 'typeSigned'> & { readonly payload: PayloadLocation };
+
+/**
+ * A message opened by the processor: its metadata as sealed by the verifier, the raw body
+ * exactly as received, the safe headers, and where the ciphertext was.
+ */
 export interface OpenedMessage extends MessageMetadata {
   readonly body: Buffer;
   /** The safe subset of the request headers (safe-headers.ts), lower-case names. */
   readonly headers: Readonly<Record<string, string>>;
+  /** `s3` when the ciphertext came from the payload bucket (deletePayload removes it). */
+  readonly payload: PayloadLocation;
 }
 
 /** What `openMessage` needs. */
@@ -80,8 +94,8 @@ function clean(value: string): string {
   return value.replace(SQS_INVALID, '?').slice(0, 256);
 }
 
-/** The attributes of a message (String values, cleaned). */
-export function messageAttributes(meta: MessageMetadata, payload: PayloadLocation): Record<string, MessageAttributeValue> {
+/** The attributes of a message (String values, cleaned): hints, see the module comment. */
+export function messageAttributes(meta: Omit<MessageMetadata, 'typeSigned'>, payload: PayloadLocation): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   const put = (name: string, value: string | undefined): void => {
     if (value !== undefined && value.length > 0) out[name] = { DataType: 'String', StringValue: clean(value) };
@@ -102,7 +116,7 @@ export function messageSize(body: string, attributes: Record<string, MessageAttr
   let size = Buffer.byteLength(body, 'utf8');
   for (const [name, value] of Object.entries(attributes)) {
     size += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value.DataType ?? '', 'utf8');
-    size += Buffer.byteLength(value.StringValue ?? '', 'utf8');
+    size += Buffer.byteLength(value.StringValue ?? '', 'utf8') + (value.BinaryValue?.byteLength ?? 0);
   }
   return size;
 }
@@ -118,8 +132,8 @@ function required(record: SQSRecord, name: string): string {
   return value;
 }
 
-/** Reads the metadata of a record without decrypting (safe to log). */
-export function readMetadata(record: SQSRecord): MessageMetadata & { readonly payload: PayloadLocation } {
+/** Reads the attribute hints of a record without decrypting (safe to log, not authenticated). */
+export function readMetadata(record: SQSRecord): MessageHints {
   if (attribute(record, ATTR.format) !== MESSAGE_FORMAT) throw new MessageFormatError('unknown format');
   const payload = required(record, ATTR.payload);
   if (payload !== 'inline' && payload !== 's3') throw new MessageFormatError('unknown payload location');
@@ -133,7 +147,7 @@ export function readMetadata(record: SQSRecord): MessageMetadata & { readonly pa
   };
 }
 
-async function fetchCiphertext(record: SQSRecord, meta: MessageMetadata, deps: OpenMessageDeps): Promise<Buffer> {
+async function fetchCiphertext(record: SQSRecord, meta: MessageHints, deps: OpenMessageDeps): Promise<Buffer> {
   let pointer: unknown;
   try {
     pointer = JSON.parse(record.body);
@@ -156,18 +170,42 @@ async function fetchCiphertext(record: SQSRecord, meta: MessageMetadata, deps: O
 }
 
 /**
- * Opens one SQS record written by the verifier: reads the metadata, fetches the ciphertext from
- * S3 when the message is a pointer, decrypts it and checks it is bound to this record's source
- * and dedupe key (and that the source is the processor's).
+ * Opens one SQS record written by the verifier: reads the attribute hints, fetches the
+ * ciphertext from S3 when the message is a pointer, decrypts it and checks it is bound to this
+ * record's source and dedupe key (and that the source is the processor's). The event id, type,
+ * receive time and `typeSigned` come from the sealed frame; only for a message sealed before
+ * they were (HGB2, in flight across a deploy) are id, type and time taken from the attributes,
+ * with `typeSigned` false.
  *
  * Throws MessageFormatError / EnvelopeMismatchError for messages that will never open (the
- * processor should let them go to the DLQ), EncryptionError / PayloadStoreError for failures
+ * processor moves them to the DLQ at once), EncryptionError / PayloadStoreError for failures
  * worth retrying. The body is returned byte for byte as the provider sent it.
  */
 export async function openMessage(record: SQSRecord, deps: OpenMessageDeps): Promise<OpenedMessage> {
-  const { payload, ...meta } = readMetadata(record);
-  if (meta.source !== deps.source) throw new MessageFormatError('message of another source');
-  const ciphertext = payload === 'inline' ? Buffer.from(record.body, 'base64') : await fetchCiphertext(record, meta, deps);
-  const { body, headers } = await deps.envelope.open(ciphertext, { source: meta.source, dedupeKey: meta.dedupeKey });
-  return { ...meta, body, headers };
+  const hints = readMetadata(record);
+  if (hints.source !== deps.source) throw new MessageFormatError('message of another source');
+  const ciphertext = hints.payload === 'inline' ? Buffer.from(record.body, 'base64') : await fetchCiphertext(record, hints, deps);
+  const { source, dedupeKey, payload } = hints;
+  const { body, headers, event } = await deps.envelope.open(ciphertext, { source, dedupeKey });
+  const facts = event ?? {
+    ...(hints.eventId !== undefined ? { eventId: hints.eventId } : {}),
+    ...(hints.eventType !== undefined ? { eventType: hints.eventType } : {}),
+    receivedAt: hints.receivedAt,
+    typeSigned: false,
+  };
+  return { source, dedupeKey, ...facts, body, headers, payload };
+}
+
+/**
+ * Deletes the payload object of a message whose handler succeeded (nothing for an inline
+ * message). Throws PayloadStoreError; the caller logs it and lets the bucket's lifecycle rule
+ * remove the object instead.
+ */
+export async function deletePayload(message: OpenedMessage, deps: Pick<OpenMessageDeps, 's3' | 'bucket'>): Promise<void> {
+  if (message.payload !== 's3') return;
+  try {
+    await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: payloadKey(message.source, message.dedupeKey) }));
+  } catch (err) {
+    throw new PayloadStoreError({ cause: err });
+  }
 }

@@ -2,11 +2,13 @@ import type { NamedSource } from '../config/types';
 
 /**
  * The request headers that travel to processors, sealed with the body (never as message
- * attributes): content type and the providers' event, topic and delivery ids. An allow-list, so
+ * attributes): content type and encoding (a gzip body is bytes a processor must inflate before
+ * it is the content type), and the providers' event, topic and delivery ids. An allow-list, so
  * signatures, tokens, timestamps, cookies and anything unknown never leave the verifier.
  */
 export const SAFE_HEADERS: readonly string[] = [
   'content-type',
+  'content-encoding',
   'user-agent',
   'x-github-event',
   'x-github-delivery',

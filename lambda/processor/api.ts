@@ -16,22 +16,44 @@ export interface ProcessorLogger {
 /** Structured log fields: metadata only (names, ids, counts), never payload content. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
-/** One verified, decrypted webhook as a processor sees it. */
+/**
+ * One verified, decrypted webhook as a processor sees it. Every field comes from what the
+ * verifier sealed with the body (envelope encryption, authenticated): nothing is read from the
+ * SQS message attributes, which anyone allowed to send to the queue could write.
+ */
 export interface WebhookEvent {
   /** The source name (the URL path segment it was received on). */
   readonly source: string;
-  /** `<source>:<provider id>` or `<source>:hmac-sha256:<hex>`: the key handlers must be idempotent on. */
+  /**
+   * `<source>:<provider id>` or `<source>:hmac-sha256:<hex>`: the key handlers must be idempotent
+   * on. Providers whose id is not covered by their signature and that sign no timestamp (GitHub,
+   * Shopify, Twilio, `hmac` without `timestampHeader`) dedupe on the body hash, so a replay of
+   * a captured request under a new id is a duplicate (docs/providers.md).
+   */
   readonly dedupeKey: string;
-  /** The provider's event or delivery id, when it sent one. */
+  /** The provider's event or delivery id, when it sent one (for logs; not necessarily signed). */
   readonly eventId?: string;
-  /** The provider's event type, when it sent one (routes to the matching handler). */
+  /**
+   * The provider's event type, when it sent one (routes to the matching handler). Check
+   * {@link typeSigned} before trusting it for anything that matters.
+   */
   readonly eventType?: string;
+  /**
+   * True when the signature covered {@link eventType}: it was read from the signed body (Stripe
+   * `type`, Slack `event.type`). False when it came from a header the signature does not cover
+   * (GitHub `X-GitHub-Event`, Shopify `X-Shopify-Topic`) or there is none: whoever holds one
+   * signed request can resend its body under any type once the dedupe window has passed, so a
+   * handler that does something sensitive for a type (deleting data, `customers/redact`) must
+   * check the body is consistent with that type.
+   */
+  readonly typeSigned: boolean;
   /** When the verifier accepted the request (ISO 8601). */
   readonly receivedAt: string;
   /**
-   * A safe subset of the request headers (content type, provider event and delivery ids; never
-   * signatures or tokens). Filled in local mode only for now: the queue message carries no
-   * header values yet, so on AWS it is empty (docs/local.md).
+   * A safe subset of the request headers, sealed with the body by the verifier, lower-case
+   * names: content type and encoding, user agent, the providers' event, topic and delivery ids
+   * (safe-headers.ts); never signatures, tokens or timestamps. The same on AWS and locally.
+   * Like the type, the id and topic headers are as the sender wrote them, not signed.
    */
   readonly headers: Readonly<Record<string, string>>;
   /** The exact bytes the provider sent. */

@@ -1,17 +1,24 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { IngestError } from '../ingest/errors';
+import { IngestError, neverOpens } from '../ingest/errors';
 import type { OpenedMessage as IngestMessage } from '../ingest/message';
 import { errorName } from '../runtime/error-names';
 import { METRICS } from '../runtime/telemetry';
 import type { Handlers, LogFields, ProcessorLogger, WebhookEvent } from './api';
 
-/** A message as the ingest side hands it over (opened, decrypted, binding checked, safe headers). */
+/** A message as the ingest side hands it over (opened, decrypted, binding checked, sealed facts and headers). */
 export type OpenedMessage = IngestMessage;
+
+/** The metrics a processor emits. */
+export type ProcessorMetricName =
+  | typeof METRICS.processed
+  | typeof METRICS.processingFailures
+  | typeof METRICS.deadLettered
+  | typeof METRICS.payloadDeleteFailures;
 
 /** Counts what a batch did; the AWS entry point backs it with Powertools Metrics (EMF). */
 export interface ProcessorMetrics {
-  count(name: typeof METRICS.processed | typeof METRICS.processingFailures, value: number): void;
+  count(name: ProcessorMetricName, value: number): void;
   /** Called once per invocation, after the batch. */
   flush(): void;
 }
@@ -23,6 +30,18 @@ export interface ProcessorDeps {
   readonly handlers: Handlers;
   readonly logger: ProcessorLogger;
   readonly metrics?: ProcessorMetrics;
+  /**
+   * Runs after a record's handler succeeded: deletes its payload object (ingest/message.ts
+   * `deletePayload`). A failure is logged and counted, never fails the record: the bucket's
+   * lifecycle rule removes the object later. @default nothing
+   */
+  readonly release?: (message: OpenedMessage) => Promise<void>;
+  /**
+   * Sends a record that can never open to the source's DLQ (ingest/dead-letter.ts), with the
+   * error code as the reason; the record is then reported as done. When it throws, the record
+   * is retried as usual. @default none: such records use up `maxReceiveCount` like any failure
+   */
+  readonly deadLetter?: (record: SQSRecord, reason: string) => Promise<void>;
 }
 
 /**
@@ -36,14 +55,15 @@ export class BatchFailedError extends Error {
   }
 }
 
-/** Builds the event handed to user code: metadata, exact bytes, lazy parsers. */
-export function toWebhookEvent(message: OpenedMessage): WebhookEvent {
+/** Builds the event handed to user code: sealed metadata, exact bytes, lazy parsers. */
+export function toWebhookEvent(message: Omit<OpenedMessage, 'payload'>): WebhookEvent {
   let parsed: { value: unknown } | undefined;
   return {
     source: message.source,
     dedupeKey: message.dedupeKey,
     eventId: message.eventId,
     eventType: message.eventType,
+    typeSigned: message.typeSigned,
     receivedAt: message.receivedAt,
     headers: message.headers,
     body: message.body,
@@ -66,41 +86,71 @@ function describe(err: unknown): LogFields {
 /**
  * The processor Lambda: opens each SQS record and runs the handler registered for its source
  * and event type. A failed record is reported in `batchItemFailures` (only it is retried, then
- * moved to the DLQ after maxReceiveCount); nothing is swallowed. The function's event source
- * mapping must enable `ReportBatchItemFailures`.
+ * moved to the DLQ after maxReceiveCount); nothing is swallowed. A record that can never open
+ * goes to the DLQ at once (`deadLetter`), and a payload object is deleted once its handler
+ * succeeded (`release`). The function's event source mapping must enable `ReportBatchItemFailures`.
  */
 export function createProcessorHandler(deps: ProcessorDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const { logger } = deps;
 
-  async function processRecord(record: SQSRecord): Promise<void> {
-    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-    let message: OpenedMessage;
-    try {
-      message = await deps.open(record);
-    } catch (err) {
-      logger.error('message could not be opened', { messageId: record.messageId, attempt, ...describe(err) });
-      throw err;
+  /** Per invocation: local mode may run batches of several sources at once in one process. */
+  function recordProcessor(counts: { deadLettered: number }): (record: SQSRecord) => Promise<void> {
+    async function unopenable(record: SQSRecord, attempt: number, err: unknown): Promise<void> {
+      const fields = { messageId: record.messageId, attempt, ...describe(err) };
+      if (deps.deadLetter === undefined || !neverOpens(err)) {
+        logger.error('message could not be opened', fields);
+        throw err;
+      }
+      try {
+        await deps.deadLetter(record, err.code);
+      } catch (moveErr) {
+        // Never dropped: the record stays on the work queue and SQS's redrive moves it later.
+        logger.error('message can never open and could not be moved to the DLQ; it will be retried', { ...fields, moveError: errorName(moveErr) });
+        throw err;
+      }
+      counts.deadLettered += 1;
+      logger.error('message can never open; moved to the DLQ', fields);
     }
-    const event = toWebhookEvent(message);
-    const meta = { source: event.source, eventId: event.eventId, dedupeKey: event.dedupeKey, eventType: event.eventType, attempt };
-    try {
-      await deps.handlers.resolve(event.source, event.eventType)(event, { logger, attempt });
-    } catch (err) {
-      logger.error('processor handler failed; the message will be retried', { ...meta, ...describe(err) });
-      throw err;
-    }
+
+    return async (record) => {
+      const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+      let message: OpenedMessage;
+      try {
+        message = await deps.open(record);
+      } catch (err) {
+        return unopenable(record, attempt, err);
+      }
+      const event = toWebhookEvent(message);
+      const meta = { source: event.source, eventId: event.eventId, dedupeKey: event.dedupeKey, eventType: event.eventType, attempt };
+      try {
+        await deps.handlers.resolve(event.source, event.eventType)(event, { logger, attempt });
+      } catch (err) {
+        logger.error('processor handler failed; the message will be retried', { ...meta, ...describe(err) });
+        throw err;
+      }
+      if (deps.release === undefined) return;
+      try {
+        await deps.release(message);
+      } catch (err) {
+        // The event is processed; only the object outlives it, until the lifecycle rule.
+        logger.warn('payload object not deleted; the bucket lifecycle will remove it', { ...meta, ...describe(err) });
+        deps.metrics?.count(METRICS.payloadDeleteFailures, 1);
+      }
+    };
   }
 
   return async (event, context) => {
     // A processor per invocation: BatchProcessor keeps per-batch state, and local mode may run
     // batches of different sources concurrently in one process.
     const processor = new BatchProcessor(EventType.SQS);
+    const counts = { deadLettered: 0 };
     const total = event.Records.length;
     try {
-      const response = await processPartialResponse(event, processRecord, processor, { context });
+      const response = await processPartialResponse(event, recordProcessor(counts), processor, { context });
       const failed = response.batchItemFailures.length;
-      deps.metrics?.count(METRICS.processed, total - failed);
+      deps.metrics?.count(METRICS.processed, total - failed - counts.deadLettered);
       if (failed > 0) deps.metrics?.count(METRICS.processingFailures, failed);
+      if (counts.deadLettered > 0) deps.metrics?.count(METRICS.deadLettered, counts.deadLettered);
       return { batchItemFailures: response.batchItemFailures.map(({ itemIdentifier }) => ({ itemIdentifier })) };
     } catch (err) {
       if (total > 0 && processor.failureMessages.length === total) {

@@ -9,6 +9,8 @@ export const ENV = {
   table: 'HOOKGATE_TABLE',
   /** SQS work queue URL of the source (verifier). */
   queueUrl: 'HOOKGATE_QUEUE_URL',
+  /** SQS dead-letter queue URL of the source (processor: records that can never open go there at once). */
+  deadLetterQueueUrl: 'HOOKGATE_DLQ_URL',
   /** S3 bucket for encrypted bodies too large for an SQS message (verifier writes, processor reads). */
   payloadBucket: 'HOOKGATE_PAYLOAD_BUCKET',
   /** ARN of the KMS key that wraps data keys (verifier and processor). */

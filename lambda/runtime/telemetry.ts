@@ -24,4 +24,8 @@ export const METRICS = {
   processed: 'Processed',
   /** Count: records a processor failed (left for retry, then the DLQ). */
   processingFailures: 'ProcessingFailures',
+  /** Count: records that can never open, moved by the processor straight to the DLQ. */
+  deadLettered: 'DeadLettered',
+  /** Count: payload objects the processor could not delete after success (the lifecycle will). */
+  payloadDeleteFailures: 'PayloadDeleteFailures',
 } as const;

@@ -6,10 +6,11 @@ export function idKey(source: string, id: string): string {
 }
 
 /**
- * Dedupe key for providers without an id: HMAC-SHA256 of the exact bytes under the source's
- * first secret, namespaced by source. Keyed rather than a bare SHA-256 because the key goes to
- * logs and the table, and a bare hash of a short body (a PHI record) could be confirmed by
- * guessing. Where the scheme itself is HMAC-SHA256 over the body alone (Meta, plain Zoho), the
+ * Dedupe key for events without an id their signature protects (none sent, or an unsigned header
+ * id: see `acceptedEvent`): HMAC-SHA256 of the exact bytes under the source's first secret,
+ * namespaced by source. Keyed rather than a bare SHA-256 because the key goes to logs and the
+ * table, and a bare hash of a short body (a PHI record) could be confirmed by guessing. Where the
+ * scheme itself is HMAC-SHA256 over the body alone (Meta, GitHub, Shopify, plain Zoho), the
  * signature check already computed this digest and `hmacDigest` hands it back without a second
  * pass. Rotating the first secret changes these keys: a retry that straddles a rotation may be
  * enqueued again, which at-least-once delivery already allows.

@@ -31,12 +31,17 @@ export type RejectReason =
 export type Verification =
   | {
       readonly kind: 'accepted';
-      /** Source-namespaced: `<source>:<provider id>` or `<source>:hmac-sha256:<hex, keyed>` (see bodyKey). */
+      /**
+       * Source-namespaced: `<source>:<provider id>` when the signature protects the id, else
+       * `<source>:hmac-sha256:<hex, keyed>` (see acceptedEvent and bodyKey).
+       */
       readonly dedupeKey: string;
-      /** The provider's event or delivery id, when it sends one. */
+      /** The provider's event or delivery id, when it sends one (logged; not necessarily signed). */
       readonly eventId?: string;
       /** The provider's event type, when it sends one in a header or the body. */
       readonly eventType?: string;
+      /** True when the signature covers `eventType` (read from the signed bytes, not a header). */
+      readonly typeSigned: boolean;
     }
   | { readonly kind: 'rejected'; readonly reason: RejectReason }
   /** A handshake answered directly and never enqueued (Meta hub.challenge, Slack url_verification). */

@@ -74,10 +74,10 @@ export function createVerifierHandler(deps: VerifierDeps): VerifierHandler {
       if (fresh !== undefined) verification = verifyWebhook(request, { source, secrets: fresh, now: clock() });
     }
     if (verification.kind !== 'accepted') return verification;
-    const { dedupeKey, eventId, eventType } = verification;
+    const { dedupeKey, eventId, eventType, typeSigned } = verification;
     ids.dedupeKey = dedupeKey;
     ids.eventId = eventId;
-    const meta = { source: source.name, dedupeKey, eventId, eventType, receivedAt: new Date(clock()).toISOString() };
+    const meta = { source: source.name, dedupeKey, eventId, eventType, typeSigned, receivedAt: new Date(clock()).toISOString() };
     const result = await dedupe.once(dedupeKey, context, () => enqueue(meta, body, safeHeaders(request.headers, source), enqueueDeps));
     if (result.kind === 'first' && !result.recorded) {
       logger.warn('dedupe record not marked completed; a retry after the lease may enqueue again', { dedupeKey, eventId });

@@ -6,6 +6,12 @@ import { Construct } from 'constructs';
 /** SQS's largest message (1 MiB), allowed by aws-cdk-lib's validation since SQS raised it. */
 export const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
 
+/** How long the DLQ keeps a message (SQS's maximum), counted from its first enqueue. */
+export const DEAD_LETTER_RETENTION = Duration.days(14);
+
+/** How long the work queue keeps a message. */
+export const WORK_QUEUE_RETENTION = Duration.days(4);
+
 /** Props of {@link EncryptedQueue}. */
 export interface EncryptedQueueProps {
   /** Key that encrypts both queues. */
@@ -20,8 +26,9 @@ export interface EncryptedQueueProps {
 
 /**
  * A work queue and its dead-letter queue, both encrypted with the stack key, TLS only, with the
- * largest message size. The DLQ keeps messages 14 days (SQS's maximum), longer than the work
- * queue's 4, because a moved message keeps its original enqueue time.
+ * largest message size. The DLQ keeps messages {@link DEAD_LETTER_RETENTION} (SQS's maximum),
+ * longer than the work queue's {@link WORK_QUEUE_RETENTION}, because a moved message keeps its
+ * original enqueue time.
  */
 export class EncryptedQueue extends Construct {
   public readonly queue: sqs.Queue;
@@ -40,11 +47,11 @@ export class EncryptedQueue extends Construct {
     };
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...common,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: DEAD_LETTER_RETENTION,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
-      retentionPeriod: Duration.days(4),
+      retentionPeriod: WORK_QUEUE_RETENTION,
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });

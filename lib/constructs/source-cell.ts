@@ -171,6 +171,7 @@ export class SourceCell extends Construct {
         [ENV.source]: sourceJson,
         [ENV.payloadBucket]: props.payloadBucket.bucketName,
         [ENV.keyArn]: keyArn,
+        [ENV.deadLetterQueueUrl]: this.queues.deadLetterQueue.queueUrl,
       },
     });
     // Adds sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueue* on this queue and
@@ -187,6 +188,22 @@ export class SourceCell extends Construct {
         sid: 'ReadLargePayloads',
         actions: ['s3:GetObject', 's3:DeleteObject'],
         resources: [prefixArn],
+      }),
+    );
+    // Records that can never open go straight to the DLQ; SQS encrypts them with the stack key.
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'MoveUnreadableToDeadLetterQueue',
+        actions: ['sqs:SendMessage'],
+        resources: [this.queues.deadLetterQueue.queueArn],
+      }),
+    );
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptDeadLetterCopies',
+        actions: ['kms:GenerateDataKey'],
+        resources: [keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` } },
       }),
     );
 

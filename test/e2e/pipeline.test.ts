@@ -1,14 +1,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { NamedSource } from '../../lambda/config/types';
 import { validateConfig } from '../../lambda/config/validate';
 import { payloadKey } from '../../lambda/ingest/message';
 import type { EventHandler } from '../../lambda/processor/api';
 import { signRequest } from '../../lambda/signatures/sign';
-import { type LocalApp, startLocal } from '../../local/app';
+import { type LocalApp, type LocalClient, startLocal } from '../../local/app';
 import { localClients } from '../../local/emulators';
 import type { SinkLine } from '../../local/sink';
 import { jsonBody, PROVIDER_ROWS, type ProviderEvent, type ProviderRow } from './providers';
@@ -48,6 +48,8 @@ const logs: string[] = [];
 const acknowledged = new Set<string>();
 const deadLettered: string[] = [];
 const flakyAttempts = new Map<string, number>();
+/** Payload object keys written by verifiers and deleted by processors (S3 calls seen by `instrument`). */
+const payloadCalls = { put: new Set<string>(), deleted: new Set<string>() };
 const flakyProcessed = new Set<string>();
 let flakyKeys: string[] = [];
 let seq = 0;
@@ -93,6 +95,21 @@ async function post(row: Sendable, event: ProviderEvent, copies = 1): Promise<Re
   const replies = await Promise.all(Array.from({ length: copies }, deliver));
   for (const r of replies) if (r.status === 200 && r.json.id !== undefined) acknowledged.add(r.json.id);
   return replies;
+}
+
+/** Records the payload keys each side's S3 client writes and deletes. */
+function watchPayloads(client: LocalClient, side: 'verifier' | 'processor'): void {
+  if (!(client instanceof S3Client)) return;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: unknown }).Key;
+      if (typeof key === 'string' && side === 'verifier' && context.commandName === 'PutObjectCommand') payloadCalls.put.add(key);
+      const result = await next(args);
+      if (typeof key === 'string' && side === 'processor' && context.commandName === 'DeleteObjectCommand') payloadCalls.deleted.add(key);
+      return result;
+    },
+    { step: 'initialize' },
+  );
 }
 
 async function runRow(row: ProviderRow): Promise<void> {
@@ -171,6 +188,7 @@ beforeAll(async () => {
     routes: { [FLAKY]: { '*': flaky } },
     visibilityTimeoutSeconds: 1,
     waitTimeSeconds: 1,
+    instrument: watchPayloads,
   });
 
   const flakyRow: Sendable = { name: FLAKY, source: { provider: 'token', secrets: [FLAKY_SECRET], header: 'x-webhook-token' }, contentType: 'application/json' };
@@ -248,18 +266,21 @@ describe.each(PROVIDER_ROWS.map((row) => [row.name, row] as const))('end to end,
     expect(linesFor([...ids][0])).toHaveLength(1);
   });
 
-  it('processes a 900 KiB body byte for byte, through an S3 pointer', async () => {
+  it('processes a 900 KiB body byte for byte through an S3 pointer, then deletes the payload object', async () => {
     const { event, reply } = run().large;
     expect(reply.status).toBe(200);
+    const key = payloadKey(name, reply.json.id ?? '');
     const s3 = new S3Client(localClients(app.stack.endpoints).s3);
-    const stored = await s3.send(new HeadObjectCommand({ Bucket: app.stack.resources.bucket, Key: payloadKey(name, reply.json.id ?? '') }));
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: app.stack.resources.bucket, Prefix: key }));
     s3.destroy();
     const lines = linesFor(reply.json.id);
 
     expect(event.body.length).toBe(900 * KIB);
-    expect(stored.ContentLength ?? 0).toBeGreaterThan(900 * KIB);
+    expect(payloadCalls.put.has(key)).toBe(true);
     expect(lines).toHaveLength(1);
     expect(Buffer.from(lines[0]?.body ?? '', 'utf8').equals(event.body)).toBe(true);
+    expect(payloadCalls.deleted.has(key)).toBe(true);
+    expect(left.KeyCount ?? 0).toBe(0);
   });
 
   it('refuses a 2 MiB body with 413 and enqueues nothing', () => {

@@ -4,11 +4,12 @@ import { createEnvelope } from '../../lambda/ingest/envelope';
 import { EnvelopeMismatchError, MessageFormatError } from '../../lambda/ingest/errors';
 import { createLocalKms, localKeyring } from '../../local/kms';
 import { type MessageMetadata, messageAttributes, messageSize, openMessage, payloadKey } from '../../lambda/ingest/message';
+import { HGB2_KEY, HGB2_MESSAGE } from './fixtures/hgb2';
 
 const envelope = createEnvelope(localKeyring(createLocalKms()));
 const s3 = new S3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
 const deps = { envelope, s3, bucket: 'payloads', source: 'orders' };
-const meta: MessageMetadata = { source: 'orders', dedupeKey: 'orders:evt_1', eventId: 'evt_1', eventType: 'order.paid', receivedAt: '2026-11-23T10:00:00.000Z' };
+const meta: MessageMetadata = { source: 'orders', dedupeKey: 'orders:evt_1', eventId: 'evt_1', eventType: 'order.paid', receivedAt: '2026-11-23T10:00:00.000Z', typeSigned: true };
 const body = Buffer.from([0x00, 0xff, 0x41, 0xc3]);
 
 function record(attributes: ReturnType<typeof messageAttributes>, messageBody: string): SQSRecord {
@@ -25,8 +26,10 @@ function record(attributes: ReturnType<typeof messageAttributes>, messageBody: s
   };
 }
 
+/** A message as the verifier writes it (enqueue.ts): facts sealed, the same facts as attribute hints. */
 async function inline(m: MessageMetadata = meta): Promise<SQSRecord> {
-  const sealed = await envelope.seal(body, { source: m.source, dedupeKey: m.dedupeKey });
+  const { source, dedupeKey, eventId, eventType, receivedAt, typeSigned } = m;
+  const sealed = await envelope.seal(body, { source, dedupeKey }, { eventId, eventType, receivedAt, typeSigned });
   return record(messageAttributes(m, 'inline'), sealed.toString('base64'));
 }
 
@@ -36,7 +39,28 @@ describe('message format', () => {
   it('opens an inline message into its metadata and the exact body', async () => {
     const opened = await openMessage(await inline(), deps);
 
-    expect(opened).toEqual({ ...meta, body, headers: {} });
+    expect(opened).toEqual({ ...meta, body, headers: {}, payload: 'inline' });
+  });
+
+  it('takes event id, type and receive time from the sealed frame, never from attributes changed in the queue', async () => {
+    const tampered = await inline({ ...meta, eventType: 'orders/create', typeSigned: false });
+    tampered.messageAttributes.eventType = { dataType: 'String', stringValue: 'customers/redact' };
+    tampered.messageAttributes.eventId = { dataType: 'String', stringValue: 'evt_forged' };
+    tampered.messageAttributes.receivedAt = { dataType: 'String', stringValue: '2030-01-01T00:00:00.000Z' };
+
+    const opened = await openMessage(tampered, deps);
+
+    expect(opened).toMatchObject({ eventId: 'evt_1', eventType: 'orders/create', receivedAt: meta.receivedAt, typeSigned: false });
+  });
+
+  it('opens an HGB2 message in flight across a deploy, with id, type and time from its attributes and the type unsigned', async () => {
+    const hgb2 = createEnvelope(localKeyring(createLocalKms({ key: HGB2_KEY })));
+    const { binding, attributes } = HGB2_MESSAGE;
+    const old = record(messageAttributes({ ...binding, ...attributes }, 'inline'), HGB2_MESSAGE.ciphertext.toString('base64'));
+
+    const opened = await openMessage(old, { ...deps, envelope: hgb2 });
+
+    expect(opened).toEqual({ ...binding, ...attributes, typeSigned: false, body: HGB2_MESSAGE.body, headers: HGB2_MESSAGE.headers, payload: 'inline' });
   });
 
   it('refuses a message whose dedupeKey attribute was changed after sealing', async () => {
@@ -71,6 +95,7 @@ describe('message format', () => {
     expect(attributes.eventId?.StringValue).toMatch(/^bad\?idx+$/);
     expect(attributes.eventId?.StringValue).toHaveLength(256);
     expect(attributes.eventType?.StringValue).toBe('order.paid');
+    expect(attributes.typeSigned).toBeUndefined();
     expect(messageSize('abc', attributes)).toBeGreaterThan(3 + 256);
   });
 });

@@ -18,6 +18,12 @@ describe('safe headers', () => {
     expect(safeHeaders(sent)).toEqual({ 'content-type': 'application/json', 'x-github-delivery': 'd-1', 'webhook-id': 'msg_1', 'i-twilio-idempotency-token': 'idem-1' });
   });
 
+  it('keeps the content encoding, so a processor knows gzip bytes are not yet the content type', () => {
+    const kept = safeHeaders({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'X-Shopify-Hmac-Sha256': 'abc=' });
+
+    expect(kept).toEqual({ 'content-type': 'application/json', 'content-encoding': 'gzip' });
+  });
+
   it('keeps an hmac source id header and never a token source own header', () => {
     const hmac = safeHeaders(sent, { name: 'p', provider: 'hmac', hmac: { header: 'x-partner-signature', idHeader: 'X-Partner-Delivery' } });
     const token = safeHeaders({ 'User-Agent': 'ua', 'content-type': 'a' }, { name: 'o', provider: 'token', header: 'User-Agent' });

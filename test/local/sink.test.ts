@@ -5,7 +5,7 @@ import { toWebhookEvent } from '../../lambda/processor/batch';
 import { createSinkHandler, type SinkLine, sinkLine } from '../../local/sink';
 
 const event = (body: Buffer, headers: Record<string, string> = {}) =>
-  toWebhookEvent({ source: 'orders', dedupeKey: 'orders:k', receivedAt: '2026-11-23T00:00:00.000Z', body, headers });
+  toWebhookEvent({ source: 'orders', dedupeKey: 'orders:k', receivedAt: '2026-11-23T00:00:00.000Z', typeSigned: false, body, headers });
 const ctx = { logger: { info: () => undefined, warn: () => undefined, error: () => undefined }, attempt: 1 };
 
 describe('sink line', () => {

@@ -15,7 +15,7 @@ describe('handler routing', () => {
       { fallback: named('fallback', calls) },
     );
     const ctx = { logger: memoryLogger(), attempt: 1 };
-    const event = toWebhookEvent({ source: 'x', dedupeKey: 'x:1', receivedAt: '', body: Buffer.alloc(0), headers: {} });
+    const event = toWebhookEvent({ source: 'x', dedupeKey: 'x:1', receivedAt: '', typeSigned: false, body: Buffer.alloc(0), headers: {} });
 
     void handlers.resolve('stripe', 'payment_intent.succeeded')(event, ctx);
     void handlers.resolve('stripe', 'charge.failed')(event, ctx);

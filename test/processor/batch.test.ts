@@ -1,4 +1,6 @@
-import { BatchFailedError, createProcessorHandler } from '../../lambda/processor/batch';
+import type { SQSRecord } from 'aws-lambda';
+import { EncryptionError, EnvelopeMismatchError, MessageFormatError, PayloadStoreError } from '../../lambda/ingest/errors';
+import { BatchFailedError, createProcessorHandler, type OpenedMessage } from '../../lambda/processor/batch';
 import { defineHandlers, type WebhookEvent } from '../../lambda/processor/api';
 import { context, fakeOpen, memoryLogger, record } from './fixtures';
 
@@ -101,5 +103,113 @@ describe('processor handler', () => {
     expect(text).toContain('"error":"TypeError"');
     expect(text).toContain('"dedupeKey":"stripe:a"');
     expect(text).not.toContain('123-45-6789');
+  });
+
+  it('hands handlers the sealed type and whether the signature covered it', async () => {
+    const seen: [string | undefined, boolean][] = [];
+    const handler = createProcessorHandler({
+      open: fakeOpen,
+      logger: memoryLogger(),
+      handlers: defineHandlers({ '*': { '*': (e) => void seen.push([e.eventType, e.typeSigned]) } }),
+    });
+
+    await handler({ Records: [record('s', { eventType: 'invoice.paid', typeSigned: true }), record('g', { source: 'github', eventType: 'push', typeSigned: false })] }, context);
+
+    expect(seen.sort()).toEqual([['invoice.paid', true], ['push', false]]);
+  });
+});
+
+describe('processor handler, records that can never open', () => {
+  const failing = (err: Error) => async (r: SQSRecord): Promise<OpenedMessage> => {
+    if (r.messageId.startsWith('bad')) throw err;
+    return fakeOpen(r);
+  };
+
+  it('moves them to the DLQ at once with the error code, reports them done, and counts them apart', async () => {
+    const moved: [string, string][] = [];
+    const counts: Record<string, number> = {};
+    const logger = memoryLogger();
+    const handler = createProcessorHandler({
+      open: async (r) => {
+        if (r.messageId === 'bad-format') throw new MessageFormatError('missing attribute source');
+        if (r.messageId === 'bad-binding') throw new EnvelopeMismatchError('dedupe_key');
+        return fakeOpen(r);
+      },
+      deadLetter: async (r, reason) => void moved.push([r.messageId, reason]),
+      logger,
+      handlers: defineHandlers({}),
+      metrics: { count: (name, value) => void (counts[name] = (counts[name] ?? 0) + value), flush: () => undefined },
+    });
+
+    const response = await handler({ Records: [record('ok'), record('bad-format'), record('bad-binding')] }, context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(moved.sort()).toEqual([['bad-binding', 'envelope_mismatch'], ['bad-format', 'message_format']]);
+    expect(counts).toEqual({ Processed: 1, DeadLettered: 2 });
+    expect(logger.lines.join('\n')).toContain('"message":"message can never open; moved to the DLQ"');
+  });
+
+  it('leaves them to the normal retries when the move to the DLQ fails', async () => {
+    const logger = memoryLogger();
+    const handler = createProcessorHandler({
+      open: failing(new MessageFormatError('bad pointer')),
+      deadLetter: () => Promise.reject(new TypeError('queue unreachable')),
+      logger,
+      handlers: defineHandlers({}),
+    });
+
+    const response = await handler({ Records: [record('ok'), record('bad')] }, context);
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }]);
+    expect(logger.lines.join('\n')).toContain('"moveError":"TypeError"');
+  });
+
+  it('never moves a record whose failure may pass (KMS, S3), so it is retried', async () => {
+    const moved: string[] = [];
+    for (const err of [new EncryptionError(), new PayloadStoreError()]) {
+      const handler = createProcessorHandler({ open: failing(err), deadLetter: async (r) => void moved.push(r.messageId), logger: memoryLogger(), handlers: defineHandlers({}) });
+
+      const response = await handler({ Records: [record('ok'), record('bad')] }, context);
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }]);
+    }
+    expect(moved).toEqual([]);
+  });
+});
+
+describe('processor handler, payload objects', () => {
+  it('releases a message once its handler succeeded, and never one whose handler failed', async () => {
+    const released: string[] = [];
+    const handler = createProcessorHandler({
+      open: fakeOpen,
+      release: async (m) => void released.push(m.dedupeKey),
+      logger: memoryLogger(),
+      handlers: defineHandlers({ stripe: { '*': (e) => { if (e.dedupeKey === 'stripe:b') throw new Error('no'); } } }),
+    });
+
+    await handler({ Records: [record('a', { payload: 's3' }), record('b', { payload: 's3' })] }, context);
+
+    expect(released).toEqual(['stripe:a']);
+  });
+
+  it('keeps a record done when its payload cannot be deleted: the error name is logged and counted', async () => {
+    const counts: Record<string, number> = {};
+    const logger = memoryLogger();
+    const handler = createProcessorHandler({
+      open: fakeOpen,
+      release: () => Promise.reject(new PayloadStoreError({ cause: new Error('AccessDenied for patient Jane') })),
+      logger,
+      handlers: defineHandlers({}),
+      metrics: { count: (name, value) => void (counts[name] = (counts[name] ?? 0) + value), flush: () => undefined },
+    });
+
+    const response = await handler({ Records: [record('a', { payload: 's3' })] }, context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(counts).toEqual({ Processed: 1, PayloadDeleteFailures: 1 });
+    const warning = logger.lines.find((l) => l.includes('payload object not deleted'));
+    expect(warning).toContain('"error":"PayloadStoreError"');
+    expect(warning).toContain('"dedupeKey":"stripe:a"');
+    expect(logger.lines.join('\n')).not.toContain('Jane');
   });
 });

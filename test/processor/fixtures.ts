@@ -4,7 +4,7 @@ import type { LogFields, ProcessorLogger } from '../../lambda/processor/api';
 
 /** An SQS record whose body is the JSON of the message a fake opener returns. */
 export function record(id: string, message: Partial<OpenedMessage> & { body?: Buffer } = {}, receiveCount = 1): SQSRecord {
-  const full = { source: 'stripe', dedupeKey: `stripe:${id}`, receivedAt: '2026-11-23T10:00:00.000Z', ...message, body: (message.body ?? Buffer.from(`{"id":"${id}"}`)).toString('base64') };
+  const full = { source: 'stripe', dedupeKey: `stripe:${id}`, receivedAt: '2026-11-23T10:00:00.000Z', typeSigned: true, payload: 'inline', ...message, body: (message.body ?? Buffer.from(`{"id":"${id}"}`)).toString('base64') };
   return {
     messageId: id,
     receiptHandle: `rh-${id}`,

@@ -19,6 +19,7 @@ describe('processor entry point for AWS', () => {
     process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe' });
     process.env[ENV.payloadBucket] = 'bucket';
     process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
+    process.env[ENV.deadLetterQueueUrl] = 'https://sqs.us-east-1.amazonaws.com/000000000000/hookgate-stripe-dlq';
 
     expect(typeof load().handler).toBe('function');
   });
@@ -29,5 +30,14 @@ describe('processor entry point for AWS', () => {
     delete process.env[ENV.keyArn];
 
     expect(load).toThrow(ENV.keyArn);
+  });
+
+  it('refuses to start without the DLQ it moves unreadable records to, naming the variable', () => {
+    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe' });
+    process.env[ENV.payloadBucket] = 'bucket';
+    process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
+    delete process.env[ENV.deadLetterQueueUrl];
+
+    expect(load).toThrow(ENV.deadLetterQueueUrl);
   });
 });

@@ -62,7 +62,7 @@ describe('Meta subscription handshake', () => {
   it('dedupes signed events on the body hash (Meta sends no delivery id)', () => {
     const body = Buffer.from('{"object":"whatsapp_business_account","entry":[]}');
     const result = verifyWebhook(signed(meta, 'app-secret', body), ctx);
-    expect(result).toEqual({ kind: 'accepted', dedupeKey: bodyKey('whatsapp', body, 'app-secret') });
+    expect(result).toEqual({ kind: 'accepted', dedupeKey: bodyKey('whatsapp', body, 'app-secret'), typeSigned: false });
   });
 
   it('keys the body hash with the first secret, so a retry signed with either rotated secret dedupes alike', () => {
@@ -107,12 +107,13 @@ describe('Slack payloads', () => {
       dedupeKey: 'slack:Ev08MFMKH6',
       eventId: 'Ev08MFMKH6',
       eventType: 'app_mention',
+      typeSigned: true,
     });
   });
 
   it('dedupes slash commands (form bodies) on the body hash', () => {
     const body = Buffer.from('command=%2Fweather&text=paris');
-    expect(verifyWebhook(signed(slack, 'slack-secret', body), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('slack', body, 'slack-secret') });
+    expect(verifyWebhook(signed(slack, 'slack-secret', body), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('slack', body, 'slack-secret'), typeSigned: false });
   });
 });
 
@@ -136,7 +137,7 @@ describe('Stripe header and body', () => {
 
   it('dedupes on the body hash when the signed body is not JSON', () => {
     const text = Buffer.from('not json');
-    expect(verifyWebhook(signed(stripe, 'whsec_s', text), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('stripe', text, 'whsec_s') });
+    expect(verifyWebhook(signed(stripe, 'whsec_s', text), ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('stripe', text, 'whsec_s'), typeSigned: false });
   });
 });
 
@@ -147,7 +148,7 @@ describe('Zoho signature forms', () => {
 
   it('accepts a plain hex HMAC of the raw body, and dedupes on the body hash', () => {
     const req = request(body, { 'X-Zoho-Webhook-Signature': hex('zoho-key', body) }, URL_OF('zoho-crm'));
-    expect(verifyWebhook(req, ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('zoho-crm', body, 'zoho-key') });
+    expect(verifyWebhook(req, ctx)).toEqual({ kind: 'accepted', dedupeKey: bodyKey('zoho-crm', body, 'zoho-key'), typeSigned: false });
   });
 
   it('accepts the t=,v= form over "t.body" and applies the window to it', () => {
@@ -217,10 +218,24 @@ describe('generic hmac sources', () => {
     hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-delivery' },
   };
 
-  it('signs "{timestamp}.{body}" by default when a timestamp header is set, and dedupes on idHeader', () => {
+  it('signs "{timestamp}.{body}" by default when a timestamp header is set, and dedupes on idHeader (the window bounds its replay)', () => {
     const body = Buffer.from('{"a":1}');
     const req = request(body, { 'x-sig': hex('p', `${NOW_SECONDS}.{"a":1}`), 'x-ts': String(NOW_SECONDS), 'x-delivery': 'd-1' }, URL_OF('partner'));
-    expect(verifyWebhook(req, context(partner, ['p']))).toEqual({ kind: 'accepted', dedupeKey: 'partner:d-1', eventId: 'd-1' });
+    expect(verifyWebhook(req, context(partner, ['p']))).toEqual({ kind: 'accepted', dedupeKey: 'partner:d-1', eventId: 'd-1', typeSigned: false });
+  });
+
+  it('dedupes on the body hash when neither the id header nor a timestamp is signed, keeping the id for logs', () => {
+    const untimed: NamedSource = { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', idHeader: 'x-delivery' } };
+    // A timestamp header that the template leaves out is checked but not signed: no protection.
+    const unsignedTime: NamedSource = { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', idHeader: 'x-delivery', timestampHeader: 'x-ts', template: '{body}' } };
+    const body = Buffer.from('{"a":1}');
+    const headers = { 'x-sig': hex('p', body), 'x-ts': String(NOW_SECONDS) };
+
+    const first = verifyWebhook(request(body, { ...headers, 'x-delivery': 'd-1' }, URL_OF('partner')), context(untimed, ['p']));
+    const replayed = verifyWebhook(request(body, { ...headers, 'x-delivery': 'd-2' }, URL_OF('partner')), context(unsignedTime, ['p']));
+
+    expect(first).toEqual({ kind: 'accepted', dedupeKey: bodyKey('partner', body, 'p'), eventId: 'd-1', typeSigned: false });
+    expect(replayed).toMatchObject({ dedupeKey: bodyKey('partner', body, 'p'), eventId: 'd-2' });
   });
 
   it('refuses a signature without the configured prefix', () => {
@@ -231,12 +246,14 @@ describe('generic hmac sources', () => {
 });
 
 describe('provider ids used for dedupe', () => {
+  // A source whose id dedupes as is: the signed timestamp bounds a replay under another id.
+  const partner: NamedSource = { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-delivery' } };
   const github: NamedSource = { name: 'github', provider: 'github' };
   const body = Buffer.from('{}');
-  const withDelivery = (id: string) => verifyWebhook(signed(github, 's', body, NOW, id), context(github, ['s']));
+  const withDelivery = (id: string) => verifyWebhook(signed(partner, 's', body, NOW, id), context(partner, ['s']));
 
   it('uses a printable id of up to 256 characters as is', () => {
-    expect(withDelivery('a'.repeat(256))).toMatchObject({ dedupeKey: `github:${'a'.repeat(256)}`, eventId: 'a'.repeat(256) });
+    expect(withDelivery('a'.repeat(256))).toMatchObject({ dedupeKey: `partner:${'a'.repeat(256)}`, eventId: 'a'.repeat(256) });
   });
 
   it.each([
@@ -247,7 +264,7 @@ describe('provider ids used for dedupe', () => {
   ])('hashes an id %s, keeping it stable and out of eventId', (_name, id) => {
     const first = withDelivery(id);
     const again = withDelivery(id);
-    expect(first).toMatchObject({ kind: 'accepted', dedupeKey: expect.stringMatching(/^github:id-sha256:[0-9a-f]{64}$/) });
+    expect(first).toMatchObject({ kind: 'accepted', dedupeKey: expect.stringMatching(/^partner:id-sha256:[0-9a-f]{64}$/) });
     expect(first).not.toHaveProperty('eventId');
     expect(again).toEqual(first);
   });
@@ -255,6 +272,54 @@ describe('provider ids used for dedupe', () => {
   it('drops an event type that is not printable ASCII', () => {
     const req = withHeader(signed(github, 's', body), 'X-GitHub-Event', 'push\r\nx-injected: 1');
     expect(verifyWebhook(req, context(github, ['s']))).not.toHaveProperty('eventType');
+  });
+});
+
+describe('ids and types the signature does not cover', () => {
+  const body = Buffer.from('{"id":820982911946154508,"email":"jon@example.com","total_price":"19.99"}');
+
+  it.each([
+    ['github', 'X-GitHub-Delivery', 'X-GitHub-Event', 'issues', 'repository_vulnerability_alert'],
+    ['shopify', 'X-Shopify-Webhook-Id', 'X-Shopify-Topic', 'orders/create', 'customers/redact'],
+  ] as const)('%s: a captured request re-sent under a new id and another type dedupes with the original, whose type is unsigned', (provider, idHeader, typeHeader, type, forged) => {
+    const source: NamedSource = { name: provider, provider };
+    const ctx = context(source, ['s']);
+    const original = withHeader(signed(source, 's', body, NOW, 'delivery-1'), typeHeader, type);
+    const replayed = withHeader(withHeader(original, idHeader, 'delivery-2'), typeHeader, forged);
+    // A genuine redelivery: the provider signs the same bytes again, under the same or a new id.
+    const redelivered = withHeader(signed(source, 's', body, NOW + 3_600_000, 'delivery-3'), typeHeader, type);
+
+    const [first, replay, redelivery] = [original, replayed, redelivered].map((r) => verifyWebhook(r, ctx));
+
+    expect(first).toEqual({ kind: 'accepted', dedupeKey: bodyKey(provider, body, 's'), eventId: 'delivery-1', eventType: type, typeSigned: false });
+    expect(replay).toMatchObject({ kind: 'accepted', dedupeKey: bodyKey(provider, body, 's'), eventId: 'delivery-2', typeSigned: false });
+    expect(redelivery).toMatchObject({ kind: 'accepted', dedupeKey: bodyKey(provider, body, 's'), eventId: 'delivery-3' });
+  });
+
+  it('twilio: the idempotency token is not signed, so a form dedupes on its body and the token is only logged', () => {
+    const twilio: NamedSource = { name: 'twilio', provider: 'twilio' };
+    const form = Buffer.from('MessageSid=SM1&Body=hi');
+
+    const first = verifyWebhook(signed(twilio, 't', form, NOW, 'idem-1'), context(twilio, ['t']));
+    const again = verifyWebhook(signed(twilio, 't', form, NOW, 'idem-2'), context(twilio, ['t']));
+
+    expect(first).toEqual({ kind: 'accepted', dedupeKey: bodyKey('twilio', form, 't'), eventId: 'idem-1', typeSigned: false });
+    expect(again).toMatchObject({ dedupeKey: bodyKey('twilio', form, 't') });
+  });
+
+  it('stripe, slack and standard keep their signed ids as keys, and stripe and slack types are signed', () => {
+    const stripe: NamedSource = { name: 'stripe', provider: 'stripe' };
+    const slack: NamedSource = { name: 'slack', provider: 'slack' };
+    const svix: NamedSource = { name: 'svix', provider: 'standard' };
+    const svixSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+    const fromStripe = verifyWebhook(signed(stripe, 'whsec_s', Buffer.from('{"id":"evt_9","type":"charge.refunded"}')), context(stripe, ['whsec_s']));
+    const fromSlack = verifyWebhook(signed(slack, 'x', Buffer.from('{"type":"event_callback","event_id":"Ev9","event":{"type":"message"}}')), context(slack, ['x']));
+    const fromSvix = verifyWebhook(signed(svix, svixSecret, Buffer.from('{"type":"user.created"}'), NOW, 'msg_9'), context(svix, [svixSecret]));
+
+    expect(fromStripe).toEqual({ kind: 'accepted', dedupeKey: 'stripe:evt_9', eventId: 'evt_9', eventType: 'charge.refunded', typeSigned: true });
+    expect(fromSlack).toEqual({ kind: 'accepted', dedupeKey: 'slack:Ev9', eventId: 'Ev9', eventType: 'message', typeSigned: true });
+    expect(fromSvix).toEqual({ kind: 'accepted', dedupeKey: 'svix:msg_9', eventId: 'msg_9', typeSigned: false });
   });
 });
 

@@ -5,6 +5,7 @@ import Stripe from 'stripe';
 import { getExpectedBodyHash, getExpectedTwilioSignature, validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks';
 import type { NamedSource } from '../../lambda/config/types';
 import { verifyWebhook } from '../../lambda/signatures';
+import { bodyKey } from '../../lambda/signatures/dedupe-key';
 import { signRequest } from '../../lambda/signatures/sign';
 import { context, NOW, NOW_SECONDS, request } from './fixtures';
 
@@ -39,11 +40,13 @@ describe('GitHub', () => {
     // Act
     const result = verifyWebhook(req, context(github, ["It's a Secret to Everybody"]));
     // Assess
+    // Neither the delivery id nor the event header is signed: body key, unsigned type.
     expect(result).toEqual({
       kind: 'accepted',
-      dedupeKey: 'github:72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      dedupeKey: bodyKey('github', Buffer.from('Hello, World!'), "It's a Secret to Everybody"),
       eventId: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
       eventType: 'push',
+      typeSigned: false,
     });
   });
 
@@ -86,6 +89,7 @@ describe('Stripe', () => {
       dedupeKey: 'stripe:evt_123',
       eventId: 'evt_123',
       eventType: 'payment_intent.succeeded',
+      typeSigned: true,
     });
   });
 
@@ -115,7 +119,8 @@ describe('Twilio', () => {
   it('accepts a form request signed by the twilio SDK', () => {
     const signature = getExpectedTwilioSignature(token, url, params);
     const req = request(formBody, { 'X-Twilio-Signature': signature, 'I-Twilio-Idempotency-Token': 'idem-1' }, url);
-    expect(verifyWebhook(req, context(twilio, [token]))).toEqual({ kind: 'accepted', dedupeKey: 'twilio:idem-1', eventId: 'idem-1' });
+    // The idempotency token is not signed: body key, the token kept for logs.
+    expect(verifyWebhook(req, context(twilio, [token]))).toEqual({ kind: 'accepted', dedupeKey: bodyKey('twilio', formBody, token), eventId: 'idem-1', typeSigned: false });
   });
 
   it('signs a form the same as the twilio SDK, and the SDK accepts it', () => {
@@ -184,6 +189,7 @@ describe('Standard Webhooks', () => {
       kind: 'accepted',
       dedupeKey: 'svix:msg_2KWPBgLlAfxdpx2AI54pPJ85f4W',
       eventId: 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W',
+      typeSigned: false,
     });
   });
 

@@ -5,6 +5,7 @@ import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import { namedSources } from '../../lambda/config/validate';
 import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
+import { MIN_PAYLOAD_EXPIRATION_DAYS } from '../../lib/constructs/payload-bucket';
 import { SIGNATURE_HEADERS } from '../../lib/constructs/webhook-firewall';
 import type { HookgateStack } from '../../lib/hookgate-stack';
 import { RUNBOOK } from '../../lib/runbook';
@@ -200,32 +201,44 @@ describe.each(ENVS)('%s: least privilege', (env) => {
     }
   });
 
-  it('a source\'s functions reach only their own queue: the verifier sends, the processor consumes', () => {
+  it('a source\'s functions reach only their own queues: the verifier sends, the processor consumes and sends only to its DLQ', () => {
     const statements = identityStatements(templates[env]);
     for (const cell of stacks[env].cells) {
       const ownQueue = JSON.stringify({ 'Fn::GetAtt': [logicalId(stacks[env], cell.queues.queue), 'Arn'] });
+      const ownDlq = JSON.stringify({ 'Fn::GetAtt': [logicalId(stacks[env], cell.queues.deadLetterQueue), 'Arn'] });
       const sqsOf = (role: string): Statement[] =>
         statements.filter(({ roles, statement }) => roles.includes(role) && actionsOf(statement).some((a) => a.startsWith('sqs:'))).map(({ statement }) => statement);
       const verifier = sqsOf(logicalId(stacks[env], cell.verifier.role));
       const processor = sqsOf(logicalId(stacks[env], cell.processor.role));
+      const [consume, deadLetter] = [processor.filter((s) => !actionsOf(s).includes('sqs:SendMessage')), processor.filter((s) => actionsOf(s).includes('sqs:SendMessage'))];
       expect(verifier.flatMap(actionsOf)).toEqual(['sqs:SendMessage']);
-      expect(processor.flatMap(actionsOf)).not.toContain('sqs:SendMessage');
-      expect(processor.flatMap(actionsOf)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
-      for (const s of [...verifier, ...processor]) expect(JSON.stringify(s.Resource)).toBe(ownQueue);
+      expect(consume.flatMap(actionsOf)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
+      expect(deadLetter.map((s) => [actionsOf(s), JSON.stringify(s.Resource)])).toEqual([[['sqs:SendMessage'], ownDlq]]);
+      for (const s of [...verifier, ...consume]) expect(JSON.stringify(s.Resource)).toBe(ownQueue);
     }
   });
 
-  it('verifiers may generate data keys and processors may only decrypt with the stack key', () => {
-    const statements = identityStatements(templates[env]);
-    const kmsActions = (role: string): string[] =>
-      statements
-        .filter(({ roles }) => roles.includes(role))
-        .flatMap(({ statement }) => actionsOf(statement))
-        .filter((a) => a.startsWith('kms:'))
-        .sort();
+  it('each processor is told its own DLQ, where it moves records that can never open', () => {
     for (const cell of stacks[env].cells) {
-      expect(kmsActions(logicalId(stacks[env], cell.verifier.role))).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
-      expect(kmsActions(logicalId(stacks[env], cell.processor.role))).toEqual(['kms:Decrypt']);
+      const fn = resources(templates[env], 'AWS::Lambda::Function')[logicalId(stacks[env], cell.processor.function)];
+      const variables = (fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables[ENV.deadLetterQueueUrl]).toEqual({ Ref: logicalId(stacks[env], cell.queues.deadLetterQueue) });
+    }
+  });
+
+  it('verifiers may generate data keys; processors decrypt, and generate data keys only through SQS (copies to their DLQ)', () => {
+    const statements = identityStatements(templates[env]);
+    const kmsOf = (role: string): Statement[] =>
+      statements.filter(({ roles, statement }) => roles.includes(role) && actionsOf(statement).some((a) => a.startsWith('kms:'))).map(({ statement }) => statement);
+    const actions = (list: Statement[]): string[] => list.flatMap(actionsOf).filter((a) => a.startsWith('kms:')).sort();
+    for (const cell of stacks[env].cells) {
+      const processor = kmsOf(logicalId(stacks[env], cell.processor.role));
+      const generate = processor.filter((s) => actionsOf(s).includes('kms:GenerateDataKey'));
+      expect(actions(kmsOf(logicalId(stacks[env], cell.verifier.role)))).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+      expect(actions(processor)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(generate).toHaveLength(1);
+      expect(actionsOf(generate[0] as Statement)).toEqual(['kms:GenerateDataKey']);
+      expect(JSON.stringify(generate[0]?.Condition)).toMatch(/"kms:ViaService":\{"Fn::Join":\["",\["sqs\.",\{"Ref":"AWS::Region"\},"\.amazonaws\.com"\]\]\}|"kms:ViaService":"sqs\.[a-z0-9-]+\.amazonaws\.com"/);
     }
   });
 
@@ -399,14 +412,14 @@ describe.each(ENVS)('%s: shared resources', (env) => {
     });
   });
 
-  it('the payload bucket is KMS-encrypted with the stack key, private, TLS-only, logged and expires objects after 14 days', () => {
+  it('the payload bucket is KMS-encrypted with the stack key, private, TLS-only, logged and expires objects only after a DLQ redrive', () => {
     const bucketId = logicalId(stacks[env], stacks[env].payloads.bucket);
     const bucket = resources(templates[env], 'AWS::S3::Bucket')[bucketId];
     expect(bucket.Properties).toMatchObject({
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn(env) } }] },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       LoggingConfiguration: { DestinationBucketName: { Ref: logicalId(stacks[env], stacks[env].payloads.accessLogsBucket) } },
-      LifecycleConfiguration: { Rules: expect.arrayContaining([expect.objectContaining({ ExpirationInDays: 14, Status: 'Enabled' })]) },
+      LifecycleConfiguration: { Rules: expect.arrayContaining([expect.objectContaining({ ExpirationInDays: MIN_PAYLOAD_EXPIRATION_DAYS, Status: 'Enabled' })]) },
     });
     templates[env].hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucketId },

@@ -7,14 +7,18 @@ const SCHEME = HUB_SIGNATURE_256;
 const DELIVERY = 'X-GitHub-Delivery';
 const EVENT = 'X-GitHub-Event';
 
-/** GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; dedupe on `X-GitHub-Delivery`. */
+/**
+ * GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body. Neither `X-GitHub-Delivery`
+ * nor `X-GitHub-Event` is signed and nothing bounds a replay in time, so events dedupe on the
+ * body hash (the delivery id is kept for logs) and the type is reported as unsigned.
+ */
 export const github: ProviderStrategy = {
   methods: ['POST'],
   verify(request, context) {
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);
     const { headers, body } = request;
-    return acceptedEvent(context, body, header(headers, DELIVERY), header(headers, EVENT));
+    return acceptedEvent(context, body, { id: header(headers, DELIVERY), type: header(headers, EVENT) });
   },
   sign(_source, secret, body, { now, url, eventId }) {
     const headers = signHeaderHmac(SCHEME, secret, body, now);

@@ -32,10 +32,13 @@ export const hmac: ProviderStrategy = {
     const options = context.source.hmac;
     // Config validation requires the options; without them nothing can verify.
     if (options === undefined) return rejected('bad_signature');
-    const problem = checkHeaderHmac(schemeOf(options), request, context);
+    const scheme = schemeOf(options);
+    const problem = checkHeaderHmac(scheme, request, context);
     if (problem !== undefined) return rejected(problem);
+    // The id header is never signed; a signed timestamp at least bounds its replay to the window.
     const id = options.idHeader === undefined ? undefined : header(request.headers, options.idHeader);
-    return acceptedEvent(context, request.body, id);
+    const signedTimestamp = scheme.timestampHeader !== undefined && scheme.template.includes('timestamp');
+    return acceptedEvent(context, request.body, { id, signedTimestamp });
   },
   sign(source, secret, body, { now, url, eventId }) {
     if (source.hmac === undefined) throw new Error(`source ${source.name} has no hmac options`);

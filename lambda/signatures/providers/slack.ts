@@ -32,7 +32,8 @@ export const slack: ProviderStrategy = {
     const inner = payload?.event;
     const innerType = typeof inner === 'object' && inner !== null ? (inner as Record<string, unknown>).type : undefined;
     const eventType = typeof innerType === 'string' ? innerType : type;
-    return acceptedEvent(context, request.body, stringField(payload, 'event_id'), eventType);
+    // Both come from the signed body.
+    return acceptedEvent(context, request.body, { id: stringField(payload, 'event_id'), type: eventType, idSigned: true, typeSigned: true });
   },
   sign(_source, secret, body, { now, url }) {
     return { url, headers: signHeaderHmac(SCHEME, secret, body, now) };

@@ -59,7 +59,7 @@ export const standard: ProviderStrategy = {
       timestampProblem(timestamp, now, source) ??
       hmacEquals('sha256', keys, content(id, timestamp ?? '', request.body), presented, 'base64');
     if (problem !== undefined) return rejected(problem);
-    return acceptedEvent(context, request.body, id);
+    return acceptedEvent(context, request.body, { id, idSigned: true });
   },
   /** Without an `eventId`, the id is derived from the body so that signing is deterministic. */
   sign(_source, secret, body, { now, url, eventId }) {

@@ -23,9 +23,11 @@ export const stripe: ProviderStrategy = {
     // Stripe writes `id` first and `type` last: read them at the edges, parse only if that fails.
     const id = edgeStringField(request.body, 'id', 'first');
     const type = edgeStringField(request.body, 'type', 'last');
-    if (id !== undefined && type !== undefined) return acceptedEvent(context, request.body, id, type);
+    // Both are inside the signed body.
+    const signed = { idSigned: true, typeSigned: true };
+    if (id !== undefined && type !== undefined) return acceptedEvent(context, request.body, { id, type, ...signed });
     const event = parseJsonObject(request.body);
-    return acceptedEvent(context, request.body, stringField(event, 'id'), stringField(event, 'type'));
+    return acceptedEvent(context, request.body, { id: stringField(event, 'id'), type: stringField(event, 'type'), ...signed });
   },
   /** The event id lives in the body: the caller puts it there. */
   sign(_source, secret, body, { now, url }) {

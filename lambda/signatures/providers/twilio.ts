@@ -309,7 +309,7 @@ export const twilio: ProviderStrategy = {
       const actual = createHash('sha256').update(request.body).digest();
       if (expected === undefined || !safeEqual(expected, actual)) return rejected('bad_body_hash');
     }
-    return acceptedEvent(context, request.body, header(request.headers, IDEMPOTENCY));
+    return acceptedEvent(context, request.body, { id: header(request.headers, IDEMPOTENCY) });
   },
   /**
    * A JSON body is signed the JSON way (`bodySHA256` added to the returned URL); anything else
