@@ -35,7 +35,12 @@ export interface EventFields {
  * anyone holding one signed request could resend it under a fresh id and have it enqueued
  * again, so the event dedupes on the keyed hash of the raw body ({@link bodyKey}, keyed with
  * the source's first secret): a replay, and a genuine redelivery under the same or a new id,
- * both carry the same bytes. The id is still reported as `eventId`, for logs.
+ * both carry the same bytes. The id is still reported as `eventId`, for logs. An unsigned event
+ * type joins that key (`<body key>:<type>`): providers send byte-identical bodies under two
+ * topics (Shopify's `orders/create` and `orders/paid` for an order created paid), and answering
+ * the second `duplicate` would lose a genuine signed event. A captured body re-sent under another
+ * type is therefore a new event, and processors see its type as unsigned (`typeSigned: false`):
+ * they must not act on an unsigned type alone where a forged one could do harm.
  *
  * An id that is not {@link safeId} (too long, control characters, spaces) still dedupes on
  * itself (same id, same key) but hashed, so keys stay bounded and printable; it is then not
@@ -49,7 +54,9 @@ export function acceptedEvent(context: VerifyContext, body: Buffer, fields: Even
   const safe = safeId(id);
   const logged = safe === undefined ? {} : { eventId: safe };
   if (id === undefined || (fields.idSigned !== true && fields.signedTimestamp !== true)) {
-    return { kind: 'accepted', dedupeKey: bodyKey(source, body, context.secrets.secrets[0] ?? ''), ...logged, ...typed };
+    const key = bodyKey(source, body, context.secrets.secrets[0] ?? '');
+    const unsignedType = type !== undefined && fields.typeSigned !== true ? `:${type}` : '';
+    return { kind: 'accepted', dedupeKey: `${key}${unsignedType}`, ...logged, ...typed };
   }
   if (safe !== undefined) return { kind: 'accepted', dedupeKey: idKey(source, safe), ...logged, ...typed };
   const digest = createHash('sha256').update(id, 'utf8').digest('hex');

@@ -8,9 +8,9 @@ import { jsonBody } from './providers';
 /**
  * Replays of captured requests through the real local path (HTTP server, verifier, dedupe table,
  * queue, processor). GitHub and Shopify sign neither their delivery id nor their event type, so
- * a captured request re-sent under a fresh id and another type must be a duplicate of the
- * original, and processors must see the type as unsigned; Stripe's type, inside the signed
- * body, is signed.
+ * a captured request re-sent under a fresh id must be a duplicate of the original. Under another
+ * type it is a new event (a provider may send one body under two topics), which processors see
+ * as unsigned; Stripe's type, inside the signed body, is signed.
  */
 
 interface Row {
@@ -62,6 +62,7 @@ async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
 interface RowRun {
   readonly original: Reply;
   readonly replay: Reply;
+  readonly otherType: Reply;
   readonly sameId: Reply;
   readonly newId: Reply;
 }
@@ -83,18 +84,20 @@ beforeAll(async () => {
       const body = jsonBody({ id: 820982911, email: 'jon@example.com', total_price: '19.99', event: row.type });
       const captured = signedHeaders(row, body, 'delivery-1', row.type);
       const original = await post(row.name, captured, body);
-      // The attacker's copy: the captured signature and body, a fresh id, another type.
-      const replay = await post(row.name, { ...captured, [row.idHeader]: 'delivery-2', [row.typeHeader]: row.forgedType }, body);
+      // The attacker's copy: the captured signature and body under a fresh id.
+      const replay = await post(row.name, { ...captured, [row.idHeader]: 'delivery-2' }, body);
+      // The same bytes under another type: a genuine second topic, or a forged one.
+      const otherType = await post(row.name, { ...captured, [row.idHeader]: 'delivery-4', [row.typeHeader]: row.forgedType }, body);
       // The provider's own redeliveries: the same bytes signed again, under the same or a new id.
       const sameId = await post(row.name, signedHeaders(row, body, 'delivery-1', row.type), body);
       const newId = await post(row.name, signedHeaders(row, body, 'delivery-3', row.type), body);
-      runs.set(row.name, { original, replay, sameId, newId });
+      runs.set(row.name, { original, replay, otherType, sameId, newId });
     }),
   );
   const stripeBody = jsonBody({ id: 'evt_replay_1', object: 'event', type: 'charge.refunded' });
   const stripeSigned = signRequest({ ...STRIPE, name: 'stripe' }, STRIPE.secrets[0], stripeBody, { now: Date.now(), url: `${app.url}/webhooks/stripe` });
   expect((await post('stripe', stripeSigned.headers, stripeBody)).outcome).toBe('accepted');
-  await until(() => processed.length >= ROWS.length + 1);
+  await until(() => processed.length >= 2 * ROWS.length + 1);
   // One more visibility timeout: a second processing of anything would show by then.
   await new Promise((r) => setTimeout(r, 1500));
 }, 60_000);
@@ -104,11 +107,18 @@ afterAll(async () => {
 });
 
 describe.each(ROWS.map((row) => [row.name, row] as const))('replays, provider %s', (name, row) => {
-  it('answers a captured request re-sent under a new id and another type as a duplicate of the original', () => {
+  it('answers a captured request re-sent under a new id as a duplicate of the original', () => {
     const { original, replay } = runs.get(name) as RowRun;
 
     expect(original).toMatchObject({ status: 200, outcome: 'accepted' });
     expect(replay).toEqual({ status: 200, id: original.id, outcome: 'duplicate' });
+  });
+
+  it('accepts the same bytes under another type as another event, never losing a second genuine topic', () => {
+    const { original, otherType } = runs.get(name) as RowRun;
+
+    expect(otherType).toMatchObject({ status: 200, outcome: 'accepted' });
+    expect(otherType.id).not.toBe(original.id);
   });
 
   it('answers the provider\'s redeliveries, under the same id or a new one, as duplicates', () => {
@@ -118,11 +128,12 @@ describe.each(ROWS.map((row) => [row.name, row] as const))('replays, provider %s
     expect(newId).toEqual({ status: 200, id: original.id, outcome: 'duplicate' });
   });
 
-  it('processes the event once, with the original type marked unsigned and the original id', () => {
-    const events = processed.filter((e) => e.source === name);
+  it('processes each type once, both marked unsigned, under the ids they first came with', () => {
+    const events = processed.filter((e) => e.source === name).sort((a, b) => (a.eventId ?? '').localeCompare(b.eventId ?? ''));
 
-    expect(events).toHaveLength(1);
+    expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({ eventType: row.type, typeSigned: false, eventId: 'delivery-1', dedupeKey: runs.get(name)?.original.id });
+    expect(events[1]).toMatchObject({ eventType: row.forgedType, typeSigned: false, eventId: 'delivery-4', dedupeKey: runs.get(name)?.otherType.id });
   });
 });
 

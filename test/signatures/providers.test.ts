@@ -281,19 +281,22 @@ describe('ids and types the signature does not cover', () => {
   it.each([
     ['github', 'X-GitHub-Delivery', 'X-GitHub-Event', 'issues', 'repository_vulnerability_alert'],
     ['shopify', 'X-Shopify-Webhook-Id', 'X-Shopify-Topic', 'orders/create', 'customers/redact'],
-  ] as const)('%s: a captured request re-sent under a new id and another type dedupes with the original, whose type is unsigned', (provider, idHeader, typeHeader, type, forged) => {
+  ] as const)('%s: a captured request re-sent under a new id dedupes with the original; under another type it is another event; both types unsigned', (provider, idHeader, typeHeader, type, other) => {
     const source: NamedSource = { name: provider, provider };
     const ctx = context(source, ['s']);
     const original = withHeader(signed(source, 's', body, NOW, 'delivery-1'), typeHeader, type);
-    const replayed = withHeader(withHeader(original, idHeader, 'delivery-2'), typeHeader, forged);
+    const replayed = withHeader(original, idHeader, 'delivery-2');
+    const otherType = withHeader(withHeader(original, idHeader, 'delivery-4'), typeHeader, other);
     // A genuine redelivery: the provider signs the same bytes again, under the same or a new id.
     const redelivered = withHeader(signed(source, 's', body, NOW + 3_600_000, 'delivery-3'), typeHeader, type);
 
-    const [first, replay, redelivery] = [original, replayed, redelivered].map((r) => verifyWebhook(r, ctx));
+    const [first, replay, second, redelivery] = [original, replayed, otherType, redelivered].map((r) => verifyWebhook(r, ctx));
 
-    expect(first).toEqual({ kind: 'accepted', dedupeKey: bodyKey(provider, body, 's'), eventId: 'delivery-1', eventType: type, typeSigned: false });
-    expect(replay).toMatchObject({ kind: 'accepted', dedupeKey: bodyKey(provider, body, 's'), eventId: 'delivery-2', typeSigned: false });
-    expect(redelivery).toMatchObject({ kind: 'accepted', dedupeKey: bodyKey(provider, body, 's'), eventId: 'delivery-3' });
+    const key = bodyKey(provider, body, 's');
+    expect(first).toEqual({ kind: 'accepted', dedupeKey: `${key}:${type}`, eventId: 'delivery-1', eventType: type, typeSigned: false });
+    expect(replay).toMatchObject({ kind: 'accepted', dedupeKey: `${key}:${type}`, eventId: 'delivery-2', typeSigned: false });
+    expect(second).toMatchObject({ kind: 'accepted', dedupeKey: `${key}:${other}`, eventType: other, typeSigned: false });
+    expect(redelivery).toMatchObject({ kind: 'accepted', dedupeKey: `${key}:${type}`, eventId: 'delivery-3' });
   });
 
   it('twilio: the idempotency token is not signed, so a form dedupes on its body and the token is only logged', () => {

@@ -40,10 +40,10 @@ describe('GitHub', () => {
     // Act
     const result = verifyWebhook(req, context(github, ["It's a Secret to Everybody"]));
     // Assess
-    // Neither the delivery id nor the event header is signed: body key, unsigned type.
+    // Neither the delivery id nor the event header is signed: body key with the type, unsigned type.
     expect(result).toEqual({
       kind: 'accepted',
-      dedupeKey: bodyKey('github', Buffer.from('Hello, World!'), "It's a Secret to Everybody"),
+      dedupeKey: `${bodyKey('github', Buffer.from('Hello, World!'), "It's a Secret to Everybody")}:push`,
       eventId: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
       eventType: 'push',
       typeSigned: false,
