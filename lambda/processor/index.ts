@@ -1,11 +1,11 @@
-import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
+import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/kms-keyring-node';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { NamedSource } from '../config/types';
 import { createEnvelope } from '../ingest/envelope';
-import { openMessage } from '../ingest/message';
+import { lazyS3Client, openMessage } from '../ingest/message';
 import { ENV, requiredEnv } from '../runtime/env';
-import { createLogger, createMetrics } from '../runtime/observability';
+import { createLogger, createMetrics, tagInvocation } from '../runtime/observability';
 import { createProcessorHandler } from './batch';
 import { handlers } from './routes';
 
@@ -21,16 +21,22 @@ const bucket = requiredEnv(ENV.payloadBucket);
 // cacheClients: one KMS client per region for the process, as in the verifier.
 const keyring = new KmsKeyringNode({ generatorKeyId: requiredEnv(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });
 const envelope = createEnvelope(keyring);
-const s3 = new S3Client({});
+// Loaded on the first pointer message only (bodies over the SQS limit).
+const s3 = lazyS3Client({});
 const metrics = createMetrics(source.name);
-
-/** The Lambda handler. */
-export const handler = createProcessorHandler({
+const logger = createLogger(source.name);
+const processBatch = createProcessorHandler({
   open: (record) => openMessage(record, { envelope, s3, bucket, source: source.name }),
   handlers,
-  logger: createLogger(source.name),
+  logger,
   metrics: {
     count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
     flush: () => metrics.publishStoredMetrics(),
   },
 });
+
+/** The Lambda handler: every log line of the batch carries the invocation's request id. */
+export function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  tagInvocation(logger, context);
+  return processBatch(event, context);
+}
