@@ -102,6 +102,7 @@ const VARIANTS: readonly Variant[] = [
   { label: 'linked source map, without --enable-source-maps', bundling: LINKED_MAP, nodeOptions: SHIPPED_NODE_OPTIONS },
   { label: '@aws-sdk/* external (the runtime\'s SDK; here node_modules)', bundling: { ...BUNDLING, bundleAwsSDK: false }, nodeOptions: SHIPPED_NODE_OPTIONS },
   { label: 'CJS builds of packages (esbuild\'s default main fields)', bundling: { ...BUNDLING, mainFields: undefined }, nodeOptions: SHIPPED_NODE_OPTIONS },
+  { label: 'S3 client from the runtime\'s SDK (@aws-sdk/client-s3 external)', bundling: { ...BUNDLING, externalModules: ['@aws-sdk/client-s3'] }, nodeOptions: SHIPPED_NODE_OPTIONS },
 ];
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
