@@ -1,14 +1,14 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Envelope, SealedHeaders } from './envelope';
 import { PayloadStoreError, QueueError } from './errors';
-import { messageAttributes, type MessageMetadata, messageSize, payloadKey, type PayloadLocation, SQS_MAX_MESSAGE_BYTES } from './message';
+import { messageAttributes, type MessageMetadata, messageSize, payloadKey, type PayloadLocation, s3ClientOf, type S3ClientSource, SQS_MAX_MESSAGE_BYTES } from './message';
 
 /** Where sealed messages go. */
 export interface EnqueueDeps {
   readonly envelope: Envelope;
   readonly sqs: SQSClient;
-  readonly s3: S3Client;
+  /** For bodies over the SQS limit only; a function loads the client on first use. */
+  readonly s3: S3ClientSource;
   readonly queueUrl: string;
   readonly bucket: string;
   /**
@@ -44,7 +44,8 @@ export async function enqueue(meta: MessageMetadata, body: Buffer, headers: Seal
   if (messageSize(inlineBody, inlineAttributes) > (deps.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES)) {
     const key = payloadKey(meta.source, meta.dedupeKey);
     try {
-      await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: ciphertext, ContentType: 'application/octet-stream' }));
+      const [s3, { PutObjectCommand }] = await Promise.all([s3ClientOf(deps.s3), import('./s3')]);
+      await s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: ciphertext, ContentType: 'application/octet-stream' }));
     } catch (err) {
       throw new PayloadStoreError({ cause: err });
     }

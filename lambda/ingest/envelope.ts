@@ -1,11 +1,9 @@
-import {
-  AlgorithmSuiteIdentifier,
-  buildClient,
-  CommitmentPolicy,
-  getLocalCryptographicMaterialsCache,
-  type KeyringNode,
-  NodeCachingMaterialsManager,
-} from '@aws-crypto/client-node';
+// The narrow ESDK packages, not @aws-crypto/client-node: that one also loads the raw AES/RSA
+// keyrings and the hierarchical keyring's DynamoDB key store, which hookgate never uses.
+import { getLocalCryptographicMaterialsCache, NodeCachingMaterialsManager } from '@aws-crypto/caching-materials-manager-node';
+import { buildDecrypt } from '@aws-crypto/decrypt-node';
+import { buildEncrypt } from '@aws-crypto/encrypt-node';
+import { AlgorithmSuiteIdentifier, CommitmentPolicy, type KeyringNode } from '@aws-crypto/material-management-node';
 import { EncryptionError, EnvelopeMismatchError } from './errors';
 
 /**
@@ -109,7 +107,9 @@ const SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COM
 
 // One EDK per message (the stack key): refusing more bounds the work an attacker-made message
 // could cause on decrypt.
-const client = buildClient({ commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys: 1 });
+// buildEncrypt + buildDecrypt is what client-node's buildClient returns.
+const CLIENT_OPTIONS = { commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys: 1 } as const;
+const client = { ...buildEncrypt(CLIENT_OPTIONS), ...buildDecrypt(CLIENT_OPTIONS) };
 
 function u16(value: number): Buffer {
   const out = Buffer.alloc(2);

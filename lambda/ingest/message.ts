@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { Envelope } from './envelope';
@@ -71,11 +71,42 @@ export interface OpenMessageDeps {
   /** The envelope over the same KMS key the verifier used. */
   readonly envelope: Envelope;
   /** S3 client for pointer messages. */
-  readonly s3: S3Client;
+  readonly s3: S3ClientSource;
   /** The payload bucket; a pointer naming another bucket is refused. */
   readonly bucket: string;
   /** The source this processor serves; a message of another source is refused. */
   readonly source: string;
+}
+
+/**
+ * An S3 client, or a function that gives one on first use. Only bodies over the SQS limit touch
+ * S3, and the SDK's S3 module is the largest in the bundle: the Lambda entry points pass
+ * {@link lazyS3Client} so that a cold start does not evaluate it.
+ */
+export type S3ClientSource = S3Client | (() => Promise<S3Client>);
+
+/** The client of a source, loading it if needed. */
+export async function s3ClientOf(source: S3ClientSource): Promise<S3Client> {
+  return typeof source === 'function' ? source() : source;
+}
+
+/**
+ * A function that loads `@aws-sdk/client-s3` and builds one client on its first call, then
+ * returns that client. In a bundle, the dynamic import defers the module's evaluation to that
+ * call. A failed load is not cached, so the next call tries again.
+ */
+export function lazyS3Client(config: S3ClientConfig): () => Promise<S3Client> {
+  let client: Promise<S3Client> | undefined;
+  return () => {
+    client ??= import('./s3').then(
+      ({ S3Client }) => new S3Client(config),
+      (err: unknown) => {
+        client = undefined;
+        throw err;
+      },
+    );
+    return client;
+  };
 }
 
 /** SQS limit on one message: body plus attribute names, types and values. */
@@ -160,7 +191,8 @@ async function fetchCiphertext(record: SQSRecord, meta: MessageHints, deps: Open
     throw new MessageFormatError('bad pointer');
   }
   try {
-    const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
+    const [s3, { GetObjectCommand }] = await Promise.all([s3ClientOf(deps.s3), import('./s3')]);
+    const object = await s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
     if (object.Body === undefined) throw new MessageFormatError('empty payload object');
     return Buffer.from(await object.Body.transformToByteArray());
   } catch (err) {
@@ -204,7 +236,8 @@ export async function openMessage(record: SQSRecord, deps: OpenMessageDeps): Pro
 export async function deletePayload(message: OpenedMessage, deps: Pick<OpenMessageDeps, 's3' | 'bucket'>): Promise<void> {
   if (message.payload !== 's3') return;
   try {
-    await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: payloadKey(message.source, message.dedupeKey) }));
+    const [s3, { DeleteObjectCommand }] = await Promise.all([s3ClientOf(deps.s3), import('./s3')]);
+    await s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: payloadKey(message.source, message.dedupeKey) }));
   } catch (err) {
     throw new PayloadStoreError({ cause: err });
   }

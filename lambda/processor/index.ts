@@ -1,13 +1,12 @@
-import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
+import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/kms-keyring-node';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { NamedSource } from '../config/types';
 import { createEnvelope } from '../ingest/envelope';
-import { moveToDeadLetterQueue } from '../ingest/dead-letter';
-import { deletePayload, openMessage } from '../ingest/message';
+import { deletePayload, lazyS3Client, openMessage } from '../ingest/message';
 import { ENV, requiredEnv } from '../runtime/env';
-import { createLogger, createMetrics } from '../runtime/observability';
+import { createLogger, createMetrics, tagInvocation } from '../runtime/observability';
 import { createProcessorHandler } from './batch';
 import { handlers } from './routes';
 
@@ -17,25 +16,36 @@ import { handlers } from './routes';
  * so the data-key cache and the clients survive warm invocations.
  */
 
-
 const source = JSON.parse(requiredEnv(ENV.source)) as NamedSource;
 const bucket = requiredEnv(ENV.payloadBucket);
 // cacheClients: one KMS client per region for the process, as in the verifier.
 const keyring = new KmsKeyringNode({ generatorKeyId: requiredEnv(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });
 const envelope = createEnvelope(keyring);
-const s3 = new S3Client({});
-const deadLetter = { sqs: new SQSClient({}), queueUrl: requiredEnv(ENV.deadLetterQueueUrl) };
+const deadLetterQueueUrl = requiredEnv(ENV.deadLetterQueueUrl);
+// Loaded on the first pointer message only (bodies over the SQS limit).
+const s3 = lazyS3Client({});
+// Loaded on the first record that can never open (rare): the SQS client is not needed otherwise.
+let deadLetterSqs: Promise<SQSClient> | undefined;
 const metrics = createMetrics(source.name);
-
-/** The Lambda handler. */
-export const handler = createProcessorHandler({
+const logger = createLogger(source.name);
+const processBatch = createProcessorHandler({
   open: (record) => openMessage(record, { envelope, s3, bucket, source: source.name }),
   release: (message) => deletePayload(message, { s3, bucket }),
-  deadLetter: (record, reason) => moveToDeadLetterQueue(record, reason, deadLetter),
+  deadLetter: async (record, reason) => {
+    deadLetterSqs ??= import('@aws-sdk/client-sqs').then(({ SQSClient }) => new SQSClient({}));
+    const [{ moveToDeadLetterQueue }, sqs] = await Promise.all([import('../ingest/dead-letter'), deadLetterSqs]);
+    await moveToDeadLetterQueue(record, reason, { sqs, queueUrl: deadLetterQueueUrl });
+  },
   handlers,
-  logger: createLogger(source.name),
+  logger,
   metrics: {
     count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
     flush: () => metrics.publishStoredMetrics(),
   },
 });
+
+/** The Lambda handler: every log line of the batch carries the invocation's request id. */
+export function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  tagInvocation(logger, context);
+  return processBatch(event, context);
+}

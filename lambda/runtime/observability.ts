@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { METRICS } from './telemetry';
 
 /** What the verifier needs of a logger (Powertools Logger satisfies it). */
@@ -26,4 +27,18 @@ export function createMetrics(source: string, namespace?: string): Metrics {
     defaultDimensions: { [METRICS.sourceDimension]: source },
     ...(namespace === undefined ? {} : { namespace }),
   });
+}
+
+/** The key Powertools gives the Lambda request id (`logger.addContext`), so queries written for it work. */
+export const REQUEST_ID_KEY = 'function_request_id';
+
+/**
+ * Tags every line the logger writes from now on with this invocation's request id, which leads
+ * on-call from a log line to the invocation (its duration, its X-Ray trace, its platform errors).
+ * Only the id: Powertools' `addContext` also adds the function's name, ARN, memory size and cold
+ * start flag to every line, which the log group already says, and more than doubles a line's
+ * bytes (269 -> 588 for an accepted webhook; the id alone makes it 330).
+ */
+export function tagInvocation(logger: Pick<Logger, 'appendKeys'>, context: Pick<Context, 'awsRequestId'>): void {
+  logger.appendKeys({ [REQUEST_ID_KEY]: context.awsRequestId });
 }

@@ -1,5 +1,5 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { NamedSource, SourceSecrets } from '../config/types';
 import { SecretsError } from '../ingest/errors';
 
@@ -49,11 +49,16 @@ export function inlineSecrets(secrets: SourceSecrets): SecretsLoader {
  * Secrets read from Secrets Manager by `source.secretName`, cached in the process for `maxAgeSeconds`
  * (Powertools parameters). A rotated secret is picked up within that time; put the new value
  * first in the list so both verify meanwhile.
+ *
+ * Powertools' provider and the Secrets Manager SDK are loaded on the first read, not at import:
+ * a cold start does not evaluate them before the function is invoked.
  */
 export function secretsManagerSecrets(
   source: NamedSource,
   options: {
     readonly client?: SecretsManagerClient;
+    /** Settings of the client the provider builds when `client` is not given. @default SDK defaults */
+    readonly clientConfig?: SecretsManagerClientConfig;
     /** @default 300 */
     readonly maxAgeSeconds?: number;
     /** Least time between forced re-reads, so bad signatures cannot hammer Secrets Manager. @default 30 */
@@ -64,7 +69,16 @@ export function secretsManagerSecrets(
 ): SecretsLoader {
   const name = source.secretName;
   if (name === undefined) throw new SecretsError();
-  const provider = new SecretsProvider(options.client === undefined ? {} : { awsSdkV3Client: options.client });
+  let provider: Promise<SecretsProvider> | undefined;
+  const loadProvider = (): Promise<SecretsProvider> =>
+    (provider ??= import('@aws-lambda-powertools/parameters/secrets').then(
+      ({ SecretsProvider: Provider }) =>
+        new Provider(options.client !== undefined ? { awsSdkV3Client: options.client } : { clientConfig: options.clientConfig ?? {} }),
+      (err: unknown) => {
+        provider = undefined;
+        throw err;
+      },
+    ));
   const maxAge = options.maxAgeSeconds ?? 300;
   const interval = (options.refreshIntervalSeconds ?? 30) * 1000;
   const clock = options.clock ?? Date.now;
@@ -72,7 +86,7 @@ export function secretsManagerSecrets(
   const read = async (forceFetch: boolean): Promise<SourceSecrets> => {
     let value: string | Uint8Array | undefined;
     try {
-      value = await provider.get(name, { maxAge, forceFetch });
+      value = await (await loadProvider()).get(name, { maxAge, forceFetch });
     } catch (err) {
       throw new SecretsError({ cause: err });
     }

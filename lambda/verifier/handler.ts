@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DEFAULT_MAX_BODY_BYTES, type NamedSource } from '../config/types';
@@ -8,6 +7,7 @@ import { createDedupe } from '../ingest/dedupe-store';
 import { enqueue, type EnqueueDeps } from '../ingest/enqueue';
 import { safeHeaders } from '../ingest/safe-headers';
 import type { Envelope } from '../ingest/envelope';
+import type { S3ClientSource } from '../ingest/message';
 import type { IngestLogger, IngestMetrics } from '../runtime/observability';
 import type { SecretsLoader } from '../runtime/secrets';
 import { METRICS } from '../runtime/telemetry';
@@ -25,7 +25,7 @@ export interface VerifierDeps {
   readonly secrets: SecretsLoader;
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
-  readonly s3: S3Client;
+  readonly s3: S3ClientSource;
   /** Dedupe table. */
   readonly tableName: string;
   /** The source's work queue. */

@@ -1,13 +1,12 @@
-import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
+import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/kms-keyring-node';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { NamedSource } from '../config/types';
 import { createEnvelope } from '../ingest/envelope';
+import { lazyS3Client } from '../ingest/message';
 import { ENV, requiredEnv } from '../runtime/env';
-import { createLogger, createMetrics } from '../runtime/observability';
+import { createLogger, createMetrics, tagInvocation } from '../runtime/observability';
 import { errorName } from '../runtime/error-names';
 import { inlineSecrets, secretsManagerSecrets } from '../runtime/secrets';
 import { createVerifierHandler, type VerifierHandler } from './handler';
@@ -28,23 +27,29 @@ export function verifierFromEnv(): VerifierHandler {
   const ttl = Number(process.env[ENV.dedupeTtlDays]);
   // cacheClients: one KMS client per region for the process (getClient alone builds one per call).
   const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: cacheClients(getClient(KMS, CLIENT)) });
-  return createVerifierHandler({
+  const logger = createLogger(source.name);
+  const verify = createVerifierHandler({
     source,
     secrets:
       source.secretName !== undefined
-        ? secretsManagerSecrets(source, { client: new SecretsManagerClient(CLIENT) })
+        ? secretsManagerSecrets(source, { clientConfig: CLIENT })
         : inlineSecrets({ secrets: source.secrets ?? [], verifyToken: source.verifyToken }),
     dynamodb: new DynamoDBClient(CLIENT),
     sqs: new SQSClient(CLIENT),
-    s3: new S3Client(CLIENT),
+    // Loaded on the first body over the SQS limit only: most processes never need it.
+    s3: lazyS3Client(CLIENT),
     tableName: requiredEnv(ENV.table),
     queueUrl: requiredEnv(ENV.queueUrl),
     bucket: requiredEnv(ENV.payloadBucket),
     envelope: createEnvelope(keyring),
     dedupeTtlDays: Number.isFinite(ttl) && ttl > 0 ? ttl : undefined,
-    logger: createLogger(source.name),
+    logger,
     metrics: createMetrics(source.name),
   });
+  return (event, context) => {
+    tagInvocation(logger, context);
+    return verify(event, context);
+  };
 }
 
 let built: VerifierHandler | undefined;

@@ -7,10 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { acknowledge } from '../nag';
+import { BUNDLING, NODE_ENVIRONMENT, RUNTIME } from './bundling';
 import { FunctionRole } from './function-role';
-
-/** The newest Node.js LTS runtime aws-cdk-lib offers. */
-export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /** Props of {@link WebhookFunction}. */
 export interface WebhookFunctionProps extends EncryptedLogProps {
@@ -31,7 +29,7 @@ export interface WebhookFunctionProps extends EncryptedLogProps {
 }
 
 /**
- * One hookgate Lambda function: arm64, newest Node.js LTS, esbuild-minified with source maps,
+ * One hookgate Lambda function: arm64, newest Node.js LTS, bundled as {@link BUNDLING} says,
  * X-Ray active tracing, its own encrypted log group with retention, and its own role that
  * starts with nothing but writing to that log group (no AWS managed policies, no inline policy). Callers add
  * exactly the actions the function needs with {@link WebhookFunction.addToRolePolicy}.
@@ -78,13 +76,8 @@ export class WebhookFunction extends Construct {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       description: props.description,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // Local esbuild only: synth must work offline and without Docker.
-        forceDockerBundling: false,
-      },
+      environment: { ...props.environment, ...NODE_ENVIRONMENT },
+      bundling: BUNDLING,
       ...(props.vpc !== undefined
         ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
         : {}),

@@ -3,7 +3,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { createEnvelope } from '../../lambda/ingest/envelope';
 import { EnvelopeMismatchError, MessageFormatError } from '../../lambda/ingest/errors';
 import { createLocalKms, localKeyring } from '../../local/kms';
-import { type MessageMetadata, messageAttributes, messageSize, openMessage, payloadKey } from '../../lambda/ingest/message';
+import { lazyS3Client, type MessageMetadata, messageAttributes, messageSize, openMessage, payloadKey } from '../../lambda/ingest/message';
 import { HGB2_KEY, HGB2_MESSAGE } from './fixtures/hgb2';
 
 const envelope = createEnvelope(localKeyring(createLocalKms()));
@@ -97,5 +97,27 @@ describe('message format', () => {
     expect(attributes.eventType?.StringValue).toBe('order.paid');
     expect(attributes.typeSigned).toBeUndefined();
     expect(messageSize('abc', attributes)).toBeGreaterThan(3 + 256);
+  });
+});
+
+describe('lazy S3 client', () => {
+  it('builds one client with the given settings on first use and returns it on every later call', async () => {
+    const load = lazyS3Client({ region: 'eu-west-1', maxAttempts: 2 });
+
+    const [first, second] = await Promise.all([load(), load()]);
+    const third = await load();
+
+    expect(first).toBeInstanceOf(S3Client);
+    expect(second).toBe(first);
+    expect(third).toBe(first);
+    expect(await first.config.region()).toBe('eu-west-1');
+    expect(await first.config.maxAttempts()).toBe(2);
+  });
+
+  it('fetches a pointer message through a lazy client, and reports S3 down as a PayloadStoreError', async () => {
+    const pointer = record(messageAttributes(meta, 's3'), JSON.stringify({ bucket: 'payloads', key: payloadKey(meta.source, meta.dedupeKey) }));
+    const lazy = lazyS3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+
+    await expect(openMessage(pointer, { ...deps, s3: lazy })).rejects.toMatchObject({ name: 'PayloadStoreError' });
   });
 });

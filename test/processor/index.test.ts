@@ -1,4 +1,7 @@
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ENV } from '../../lambda/runtime/env';
+import { lambdaContext } from '../ingest/helpers';
+import { captureOutput } from '../verifier/harness';
 
 describe('processor entry point for AWS', () => {
   const saved = { ...process.env };
@@ -22,6 +25,24 @@ describe('processor entry point for AWS', () => {
     process.env[ENV.deadLetterQueueUrl] = 'https://sqs.us-east-1.amazonaws.com/000000000000/hookgate-stripe-dlq';
 
     expect(typeof load().handler).toBe('function');
+  });
+
+  it('writes the Lambda request id into the log lines of a batch', async () => {
+    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe' });
+    process.env[ENV.payloadBucket] = 'bucket';
+    process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
+    process.env[ENV.deadLetterQueueUrl] = 'https://sqs.us-east-1.amazonaws.com/000000000000/hookgate-stripe-dlq';
+    // Nothing listens here: the move to the DLQ fails at once, and the record stays for a retry.
+    Object.assign(process.env, { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+    const handler = load().handler as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+    // Not a hookgate message: it can never open, and the failure is logged.
+    const record = { messageId: 'm-1', body: 'x', attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {} } as unknown as SQSRecord; // only the fields the processor reads
+    const context = lambdaContext();
+
+    const { lines } = await captureOutput(() => handler({ Records: [record] }, context).catch(() => undefined));
+    const logged = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => String(line.message).startsWith('message can never open'));
+
+    expect(logged).toMatchObject({ function_request_id: context.awsRequestId, messageId: 'm-1', error: 'MessageFormatError', moveError: 'QueueError' });
   });
 
   it('refuses to start without its key, naming the variable', () => {
