@@ -1,11 +1,18 @@
 import { type CallEnvironment, mapCall, signerOf } from './calls';
-import { authorize, type Decision, type Statement } from './policy';
+import { authorize, type AuthorizationRequest, type Decision, type Statement } from './policy';
 import type { RecordedCall } from './proxy';
 import { asArray, isObject, type Json, ofType, referencedId, type Resolver, type Synthesized } from './template';
 
 /**
- * The policies attached to a function's role in the template, resolved to the moto resources, and
- * the check of recorded calls against them.
+ * The policies of the template, resolved to the moto resources: those attached to a function's
+ * role, and the queue, bucket and key policies its calls meet; and the check of recorded calls
+ * against them.
+ *
+ * Why not moto's own IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT with a user per function):
+ * moto authorizes every service but S3 against the resource `*` and evaluates no Condition of an
+ * identity policy (moto/iam/access_control.py says so; getmoto/moto#6514), so the template's
+ * resource-scoped statements would deny everything and its conditions would go unchecked. Reading
+ * the wire and deciding here checks the real ARNs and conditions, and names what it cannot decide.
  */
 
 export interface RolePolicy {
@@ -73,7 +80,80 @@ export function rolePolicy(synth: Synthesized, resolver: Resolver, roleId: strin
   return { statements, unevaluable };
 }
 
-/** One recorded call and what the role's policy says about it. */
+/** Who a resource policy statement names. */
+type PrincipalMatch = { readonly kind: 'any' } | { readonly kind: 'account' } | { readonly kind: 'arns'; readonly arns: readonly string[] } | { readonly kind: 'service' };
+
+function principalOf(value: Json | undefined, account: string): PrincipalMatch {
+  if (value === '*') return { kind: 'any' };
+  if (!isObject(value) || value.AWS === undefined) return { kind: 'service' };
+  const names = asArray(value.AWS).map(String);
+  if (names.includes('*')) return { kind: 'any' };
+  if (names.some((n) => n === account || n === `arn:aws:iam::${account}:root`)) return { kind: 'account' };
+  return { kind: 'arns', arns: names };
+}
+
+/** A resource-based policy of the template (queue, bucket or key policy), resolved. */
+export interface ResourcePolicy {
+  readonly owner: string;
+  /** For a key policy: the key's ARN (its statements' `*` means this key). */
+  readonly keyArn?: string;
+  readonly statements: readonly { readonly statement: Statement; readonly principal: PrincipalMatch }[];
+}
+
+/** The queue, bucket and key policies of the template. */
+export function resourcePolicies(synth: Synthesized, resolver: Resolver, account: string): ResourcePolicy[] {
+  const read = (owner: string, doc: Json | undefined, keyArn?: string): ResourcePolicy => {
+    const resolved = resolver.resolve(doc ?? null);
+    const statements = asArray(isObject(resolved) ? resolved.Statement : null).map((raw, i) => ({
+      statement: toStatement(raw, `${owner} statement ${i + 1}`),
+      principal: principalOf(isObject(raw) ? raw.Principal : undefined, account),
+    }));
+    return keyArn === undefined ? { owner, statements } : { owner, keyArn, statements };
+  };
+  return [
+    ...ofType(synth, 'AWS::SQS::QueuePolicy').map((id) => read(id, synth.resources[id]?.Properties.PolicyDocument)),
+    ...ofType(synth, 'AWS::S3::BucketPolicy').map((id) => read(id, synth.resources[id]?.Properties.PolicyDocument)),
+    ...ofType(synth, 'AWS::KMS::Key').map((id) => read(id, synth.resources[id]?.Properties.KeyPolicy, resolver.get(id)?.attributes.Arn ?? id)),
+  ];
+}
+
+/** A role's identity policy and the resource policies it meets. */
+export interface Policies {
+  readonly role: RolePolicy;
+  readonly roleArn: string;
+  readonly resources: readonly ResourcePolicy[];
+}
+
+/**
+ * IAM's decision within one account: an explicit Deny in the role's policy or in the resource's
+ * policy wins; a KMS key is usable only if its key policy allows the role, directly or by
+ * delegating to the account's IAM policies (the `:root` statement) which then must allow; any
+ * other resource is usable if the role's policy or the resource's policy allows it.
+ */
+export function decide(policies: Policies, request: AuthorizationRequest): Decision {
+  const applicable = policies.resources.filter((p) => p.keyArn === undefined || p.keyArn === request.resource);
+  const named = (p: PrincipalMatch): boolean => p.kind === 'any' || (p.kind === 'arns' && p.arns.includes(policies.roleArn));
+  const labelled = (owner: string, st: Statement): Statement => ({ ...st, Sid: `${owner} ${st.Sid ?? st.Effect}` });
+  const direct = applicable.flatMap((p) => p.statements.filter((s) => named(s.principal)).map((s) => labelled(p.owner, s.statement)));
+  const identity = authorize(policies.role.statements, request);
+  const resource = authorize(direct, request);
+  for (const d of [identity, resource]) if (d.decision === 'deny' && d.reason === 'explicit') return d;
+  const unknown = [identity, resource].flatMap((d) => (d.decision === 'unknown' ? d.reasons : []));
+  if (unknown.length > 0) return { decision: 'unknown', reasons: unknown };
+  if (request.action.toLowerCase().startsWith('kms:')) {
+    const keyPolicy = applicable.find((p) => p.keyArn === request.resource);
+    if (keyPolicy === undefined) return { decision: 'unknown', reasons: [`the key ${request.resource} has no key policy in the template`] };
+    if (resource.decision === 'allow') return resource;
+    const delegating = keyPolicy.statements.filter((s) => s.principal.kind === 'account').map((s) => labelled(keyPolicy.owner, s.statement));
+    const delegated = authorize(delegating, request);
+    if (delegated.decision === 'unknown') return delegated;
+    if (delegated.decision !== 'allow') return { decision: 'deny', reason: 'implicit', statement: `${keyPolicy.owner} does not let the account's IAM policies grant this` };
+    return identity;
+  }
+  return identity.decision === 'allow' ? identity : resource.decision === 'allow' ? resource : identity;
+}
+
+/** One recorded call and what the policies say about it. */
 export interface CheckedCall {
   readonly seq: number;
   readonly service: string;
@@ -85,7 +165,7 @@ export interface CheckedCall {
   readonly unmapped?: string;
 }
 
-export function checkCall(call: RecordedCall, policy: RolePolicy, env: CallEnvironment): CheckedCall {
+export function checkCall(call: RecordedCall, policies: Policies, env: CallEnvironment): CheckedCall {
   const signer = signerOf(call.request);
   if (signer === undefined) return { seq: call.seq, service: '?', operation: `${call.request.method} ${call.request.url}`, status: call.status, checks: [], unmapped: 'unsigned request' };
   const mapped = mapCall(call.request, signer, env);
@@ -95,7 +175,7 @@ export function checkCall(call: RecordedCall, policy: RolePolicy, env: CallEnvir
     service: signer.service,
     operation: mapped.operation,
     status: call.status,
-    checks: mapped.requests.map((r) => ({ action: r.action, resource: r.resource, decision: authorize(policy.statements, r) })),
+    checks: mapped.requests.map((r) => ({ action: r.action, resource: r.resource, decision: decide(policies, r) })),
   };
 }
 

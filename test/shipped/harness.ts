@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NamedSource } from '../../lambda/config/types';
+import { namedSources, validateConfig } from '../../lambda/config/validate';
 import { type ApiRoute, apiRoutes, stageName } from './api';
-import { type CheckedCall, checkCall, type RolePolicy, rolePolicy, violations } from './authorization';
+import { type CheckedCall, checkCall, type Policies, resourcePolicies, rolePolicy, violations } from './authorization';
 import type { CallEnvironment } from './calls';
 import { MOTO_ACCOUNT, MOTO_REGION, type Moto, startMoto } from './moto';
 import { type RecordingProxy, startRecordingProxy } from './proxy';
 import { ADMIN_ACCESS_KEY, type AdminClients, adminClients, createSecret, createTemplateResources, type CreatedQueue, type CreatedResources, resolveEnvironment } from './resources';
 import { buildRunner, ExecutionEnvironment, type InvokeResult, runtimeModules } from './runtime/environment';
-import { asString, isObject, type Json, ofType, referencedId, type ShippedFunction, shippedFunctions, synthesize, type Synthesized } from './template';
+import { synthesize } from './synthesize';
+import { asString, isObject, type Json, ofType, referencedId, type ShippedFunction, shippedFunctions, type Synthesized } from './template';
 
 /**
  * Everything the shipped-bundle suite stands on: the synthesized environment, moto behind the
@@ -26,7 +28,8 @@ export interface RunningFunction {
   /** The environment the function got (template variables resolved, plus the runtime's). */
   readonly env: Readonly<Record<string, string>>;
   readonly accessKeyId: string;
-  readonly policy: RolePolicy;
+  /** The role's identity policies and the template's resource policies. */
+  readonly policies: Policies;
   readonly callEnvironment: CallEnvironment;
 }
 
@@ -78,14 +81,18 @@ function testSecret(source: NamedSource, n: number): string {
  * else the JSON form with a previous secret for rotation and Meta's verify token.
  */
 function secretValue(source: NamedSource, secrets: readonly string[], verifyToken: string | undefined): string {
-  if (source.provider === 'token') return secrets[0] as string;
+  if (source.provider === 'token' && secrets[0] !== undefined) return secrets[0];
   return JSON.stringify(verifyToken === undefined ? { secrets } : { secrets, verifyToken });
 }
 
+/** The function's HOOKGATE_SOURCE, read through the config validation (no cast of its JSON). */
 function parseSource(value: Json | undefined, where: string): NamedSource {
   const parsed: unknown = JSON.parse(asString(value, where));
-  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { name?: unknown }).name !== 'string') throw new Error(`${where}: not a source`);
-  return parsed as NamedSource;
+  if (typeof parsed !== 'object' || parsed === null || !('name' in parsed) || typeof parsed.name !== 'string') throw new Error(`${where}: not a source`);
+  const { name, ...config } = parsed;
+  const [source] = namedSources(validateConfig({ sources: { [name]: config } }, 'shipped'));
+  if (source === undefined) throw new Error(`${where}: not a source`);
+  return source;
 }
 
 /** The Lambda runtime's own variables for one function (those the bundles or the SDK read). */
@@ -155,15 +162,19 @@ export async function startWorld(environment: string): Promise<World> {
     // Secrets first: the verifiers read them on their first request.
     const secretArns: Record<string, string> = {};
     const secretsBySource = new Map<string, { secrets: string[]; verifyToken?: string }>();
+    const creating: Promise<void>[] = [];
     for (const spec of specs) {
       const source = spec.environment.HOOKGATE_SOURCE === undefined ? undefined : parseSource(spec.environment.HOOKGATE_SOURCE, `${spec.logicalId} HOOKGATE_SOURCE`);
-      if (source?.secretName === undefined || secretsBySource.has(source.name)) continue;
+      const secretName = source?.secretName;
+      if (source === undefined || secretName === undefined || secretsBySource.has(source.name)) continue;
       const secrets = [testSecret(source, 1), testSecret(source, 2)];
       const verifyToken = source.provider === 'meta' ? `verify-${randomBytes(6).toString('hex')}` : undefined;
       secretsBySource.set(source.name, verifyToken === undefined ? { secrets } : { secrets, verifyToken });
-      secretArns[source.secretName] = await createSecret(admin, source.secretName, secretValue(source, secrets, verifyToken));
+      creating.push(createSecret(admin, secretName, secretValue(source, secrets, verifyToken)).then((secretArn) => void (secretArns[secretName] = secretArn)));
     }
+    await Promise.all(creating);
 
+    const resources = resourcePolicies(synth, created.resolver, MOTO_ACCOUNT);
     const functions: RunningFunction[] = specs.map((spec, index) => {
       const physical = created.resolver.get(spec.logicalId)?.ref ?? spec.logicalId;
       const accessKeyId = `ASIASHIPPED${String(index).padStart(9, '0')}`;
@@ -177,7 +188,7 @@ export async function startWorld(environment: string): Promise<World> {
         spec,
         env,
         accessKeyId,
-        policy: rolePolicy(synth, created.resolver, spec.roleLogicalId),
+        policies: { role: rolePolicy(synth, created.resolver, spec.roleLogicalId), roleArn, resources },
         callEnvironment: { account: MOTO_ACCOUNT, partitionKeys, secretArns, principalArn: roleArn },
         environment: new ExecutionEnvironment(spec.logicalId, runner, spec.codeDir, env, spec.timeoutSeconds * 1000),
       };
@@ -223,7 +234,7 @@ export async function startWorld(environment: string): Promise<World> {
       proxy.calls
         .slice(from, to)
         .filter((c) => c.request.headers.authorization?.includes(`Credential=${fn.accessKeyId}/`) === true)
-        .map((c) => checkCall(c, fn.policy, fn.callEnvironment));
+        .map((c) => checkCall(c, fn.policies, fn.callEnvironment));
 
     const world: World = {
       synth,
@@ -238,7 +249,7 @@ export async function startWorld(environment: string): Promise<World> {
         const from = proxy.calls.length;
         const result = await fn.environment.invoke<R>(event);
         const calls = check(fn, from, proxy.calls.length);
-        return { ...result, calls, violations: violations(fn.spec.logicalId, calls, fn.policy) };
+        return { ...result, calls, violations: violations(fn.spec.logicalId, calls, fn.policies.role) };
       },
       attributedCalls() {
         const keys = new Map(functions.map((f) => [f.accessKeyId, f]));
@@ -247,7 +258,7 @@ export async function startWorld(environment: string): Promise<World> {
           const key = /Credential=([^/]+)\//.exec(call.request.headers.authorization ?? '')?.[1] ?? '(unsigned)';
           if (key === ADMIN_ACCESS_KEY) continue;
           const fn = keys.get(key);
-          const checked = fn === undefined ? { seq: call.seq, service: '?', operation: `${call.request.method} ${call.request.url}`, status: call.status, checks: [] } : checkCall(call, fn.policy, fn.callEnvironment);
+          const checked = fn === undefined ? { seq: call.seq, service: '?', operation: `${call.request.method} ${call.request.url}`, status: call.status, checks: [] } : checkCall(call, fn.policies, fn.callEnvironment);
           groups.set(key, [...(groups.get(key) ?? []), checked]);
         }
         return [...groups].map(([accessKeyId, calls]) => ({ accessKeyId, fn: keys.get(accessKeyId), calls }));

@@ -10,7 +10,7 @@ import { API_HOST, restEvent } from './api';
 import type { Invocation, SourceUnderTest, World } from './harness';
 import { startWorld } from './harness';
 import { MOTO_REGION } from './moto';
-import { authorize } from './policy';
+import { decide } from './authorization';
 import { mapCall, signerOf } from './calls';
 
 /**
@@ -21,7 +21,7 @@ import { mapCall, signerOf } from './calls';
  * template.
  *
  * All traffic is sent in `beforeAll`, as providers and SQS would send it; each test then checks
- * one behaviour on what happened.
+ * one behaviour on what happened. `HOOKGATE_SHIPPED_ENV=prod` runs another config/<env>.json.
  */
 
 const ENVIRONMENT = process.env.HOOKGATE_SHIPPED_ENV ?? 'dev';
@@ -315,7 +315,7 @@ describe(`the shipped bundles of ${ENVIRONMENT}, run as Lambda runs them against
   });
 
   describe('the AWS calls, checked against each role\'s policy in the template', () => {
-    it('every call of every function was allowed by its role\'s policy', () => {
+    it('every call of every function was allowed by its role\'s policy and the template\'s queue, bucket and key policies', () => {
       const problems: string[] = [];
       for (const group of world.attributedCalls()) {
         if (group.fn === undefined) {
@@ -359,8 +359,21 @@ describe(`the shipped bundles of ${ENVIRONMENT}, run as Lambda runs them against
       const mapped = mapCall(call.request, signer, a.verifier.callEnvironment);
       if (mapped.kind !== 'mapped' || mapped.requests[0] === undefined) throw new Error('SendMessage not mapped');
       const own = mapped.requests[0];
-      expect(authorize(a.verifier.policy.statements, own).decision).toBe('allow');
-      expect(authorize(a.verifier.policy.statements, { ...own, resource: b.queue.arn })).toEqual({ decision: 'deny', reason: 'implicit' });
+      expect(decide(a.verifier.policies, own).decision).toBe('allow');
+      expect(decide(a.verifier.policies, { ...own, resource: b.queue.arn })).toEqual({ decision: 'deny', reason: 'implicit' });
+    });
+
+    it('would refuse the same call over plain HTTP, which the queue policy denies (resource policies are read too)', () => {
+      const [a] = world.sources;
+      if (a === undefined) throw new Error('needs a source');
+      const call = world.proxy.calls.find((c) => c.request.headers.authorization?.includes(`Credential=${a.verifier.accessKeyId}/`) && c.request.headers['x-amz-target']?.endsWith('.SendMessage'));
+      const signer = call === undefined ? undefined : signerOf(call.request);
+      if (call === undefined || signer === undefined) throw new Error('no SendMessage recorded');
+      const mapped = mapCall(call.request, signer, a.verifier.callEnvironment);
+      if (mapped.kind !== 'mapped' || mapped.requests[0] === undefined) throw new Error('SendMessage not mapped');
+      const own = mapped.requests[0];
+      const plain = { ...own, context: { ...own.context, values: { ...own.context.values, 'aws:SecureTransport': ['false'] } } };
+      expect(decide(a.verifier.policies, plain)).toMatchObject({ decision: 'deny', reason: 'explicit' });
     });
 
     it('found no violation in any single invocation either', () => {

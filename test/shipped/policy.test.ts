@@ -38,7 +38,8 @@ describe('the policy evaluator of the shipped suite', () => {
   });
 
   it('lets an explicit Deny win over an Allow', () => {
-    const statements = [allow({ Action: 'kms:*', Resource: '*' }), { Effect: 'Deny', Sid: 'NoDecrypt', Action: 'kms:Decrypt', Resource: KEY } as const];
+    const deny: Statement = { Effect: 'Deny', Sid: 'NoDecrypt', Action: 'kms:Decrypt', Resource: KEY };
+    const statements = [allow({ Action: 'kms:*', Resource: '*' }), deny];
     expect(authorize(statements, request('kms:Decrypt', KEY))).toEqual({ decision: 'deny', reason: 'explicit', statement: 'NoDecrypt' });
     expect(authorize(statements, request('kms:GenerateDataKey', KEY)).decision).toBe('allow');
   });
@@ -113,7 +114,7 @@ describe('the policy evaluator of the shipped suite', () => {
   });
 
   it('lets an undecidable Deny make an allowed call undecidable, and ignores an undecidable Allow when another allows', () => {
-    const undecidableDeny = { Effect: 'Deny', Action: 'kms:Decrypt', Resource: KEY, Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1' } } } as const;
+    const undecidableDeny: Statement = { Effect: 'Deny', Action: 'kms:Decrypt', Resource: KEY, Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1' } } };
     const undecidableAllow = allow({ Action: 'kms:Decrypt', Resource: KEY, Condition: { StringEquals: { 'aws:SourceVpce': 'vpce-1' } } });
     const plainAllow = allow({ Action: 'kms:Decrypt', Resource: KEY });
     expect(authorize([plainAllow, undecidableDeny], request('kms:Decrypt', KEY)).decision).toBe('unknown');

@@ -142,12 +142,8 @@ export async function createTemplateResources(synth: Synthesized, admin: AdminCl
 
   // Dead-letter queues first: a work queue's redrive policy names its DLQ's ARN.
   const queueIds = ofType(synth, 'AWS::SQS::Queue');
-  const ordered = [
-    ...queueIds.filter((id) => synth.resources[id]?.Properties.RedrivePolicy === undefined),
-    ...queueIds.filter((id) => synth.resources[id]?.Properties.RedrivePolicy !== undefined),
-  ];
   const queues: Record<string, CreatedQueue> = {};
-  for (const id of ordered) {
+  const createQueue = async (id: string): Promise<void> => {
     const p = asObject(resolver.resolve(synth.resources[id]?.Properties ?? {}), id);
     const name = physicalName(synth.stackName, id, 80);
     const attributes = queueAttributes(p);
@@ -157,7 +153,9 @@ export async function createTemplateResources(synth: Synthesized, admin: AdminCl
     const queueArn = attrs.Attributes?.QueueArn ?? arn('sqs', name);
     queues[id] = { url, arn: queueArn, name, attributes };
     resolver.set(id, { ref: url, attributes: { Arn: queueArn, QueueName: name, QueueUrl: url } });
-  }
+  };
+  await Promise.all(queueIds.filter((id) => synth.resources[id]?.Properties.RedrivePolicy === undefined).map(createQueue));
+  await Promise.all(queueIds.filter((id) => synth.resources[id]?.Properties.RedrivePolicy !== undefined).map(createQueue));
 
   // Roles, their policies and the functions are not created in moto (the suite runs the code and
   // checks the policies itself), but their ARNs resolve like CloudFormation's.
