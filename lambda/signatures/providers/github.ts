@@ -10,6 +10,7 @@ const EVENT = 'X-GitHub-Event';
 /** GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; dedupe on `X-GitHub-Delivery`. */
 export const github: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SCHEME.header],
   verify(request, context) {
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);

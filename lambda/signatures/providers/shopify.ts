@@ -16,6 +16,7 @@ const TOPIC = 'X-Shopify-Topic';
 /** Shopify: `X-Shopify-Hmac-Sha256: <base64>` over the raw body; dedupe on `X-Shopify-Webhook-Id`. */
 export const shopify: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SCHEME.header],
   verify(request, context) {
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);

@@ -13,9 +13,12 @@ function keyOf(secret: string): Buffer {
   return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
 }
 
+/** Header name prefixes: Standard Webhooks' own, then the Svix-branded twin. */
+const PREFIXES = ['webhook', 'svix'] as const;
+
 /** A Standard Webhooks header, or its Svix-branded twin. */
 function read(request: WebhookRequest, name: 'id' | 'timestamp' | 'signature'): string | undefined {
-  return (header(request.headers, `webhook-${name}`) ?? header(request.headers, `svix-${name}`))?.trim();
+  return (header(request.headers, `${PREFIXES[0]}-${name}`) ?? header(request.headers, `${PREFIXES[1]}-${name}`))?.trim();
 }
 
 /** The signed bytes: `<id>.<timestamp>.` then the raw body. */
@@ -29,6 +32,7 @@ const content = (id: string, timestamp: string, body: Buffer): Buffer[] => [Buff
  */
 export const standard: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => PREFIXES.map((prefix) => `${prefix}-signature`),
   verify(request, context) {
     const { source, secrets, now } = context;
     const signature = read(request, 'signature');
