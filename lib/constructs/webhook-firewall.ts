@@ -398,15 +398,17 @@ export class WebhookFirewall extends Construct {
       // token) or provider plumbing (Twilio's bodySHA256), nothing on-call needs, and a query
       // credential added later is then never logged by mistake.
       redactedFields: [...redactedHeaders.map((name) => ({ singleHeader: { Name: name } })), { queryString: {} }],
-      // Only what WAF blocked or counted: allowed requests are already in the API access log,
-      // and logging every request would cost about as much as the rest of the logs (docs/cost.md).
+      // Only what WAF blocked, and what a managed rule counted instead of blocking (an override):
+      // allowed requests are already in the API access log, and logging every request would cost
+      // about as much as the rest of the logs (docs/cost.md). Not COUNT: SignedRequest counts
+      // every signed delivery.
       loggingFilter: {
         DefaultBehavior: 'DROP',
         Filters: [
           {
             Behavior: 'KEEP',
             Requirement: 'MEETS_ANY',
-            Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }],
+            Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'EXCLUDED_AS_COUNT' } }],
           },
         ],
       },

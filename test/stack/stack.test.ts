@@ -326,11 +326,11 @@ describe.each(ENVS)('%s: ingress', (env) => {
     expect(redacted).toEqual(expect.arrayContaining([...SIGNATURE_HEADERS, 'x-webhook-token']));
   });
 
-  it('WAF logs only the requests it blocked or counted (allowed ones are in the access log)', () => {
+  it('WAF logs only the requests it blocked and those a managed rule counted instead of blocking, not every signed delivery', () => {
     const logging = Object.values(resources(templates[env], 'AWS::WAFv2::LoggingConfiguration'))[0];
     expect(logging.Properties?.LoggingFilter).toEqual({
       DefaultBehavior: 'DROP',
-      Filters: [{ Behavior: 'KEEP', Requirement: 'MEETS_ANY', Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }] }],
+      Filters: [{ Behavior: 'KEEP', Requirement: 'MEETS_ANY', Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'EXCLUDED_AS_COUNT' } }] }],
     });
   });
 
