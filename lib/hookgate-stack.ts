@@ -13,7 +13,7 @@ import { PayloadBucket } from './constructs/payload-bucket';
 import { PrivateNetwork } from './constructs/private-network';
 import { SourceCell } from './constructs/source-cell';
 import { StackKey } from './constructs/stack-key';
-import { WebhookFirewall } from './constructs/webhook-firewall';
+import { firewallSource, WebhookFirewall } from './constructs/webhook-firewall';
 import { validateStackInput } from './stack-props';
 
 /** Props of {@link HookgateStack}. */
@@ -85,8 +85,7 @@ export class HookgateStack extends Stack {
       stageArn: this.ingress.stage.stageArn,
       rateLimit: config.rateLimit?.limit,
       rateLimitWindowSeconds: config.rateLimit?.windowSeconds,
-      allowLists: sources.flatMap((s) => (s.allowedIps === undefined ? [] : [{ sourceName: s.name, cidrs: s.allowedIps }])),
-      redactedHeaders: sources.flatMap((s) => [s.header, s.hmac?.header].filter((h): h is string => h !== undefined)),
+      sources: sources.map(firewallSource),
     });
 
     // One cell per source behind its route: verifier → queue (+DLQ) → processor, and its alarms.
@@ -108,7 +107,7 @@ export class HookgateStack extends Stack {
         verifierEntry,
         processorEntry,
       });
-      this.ingress.addRoute({ sourceName: source.name, verifier: cell.verifier.function, handshake: source.provider === 'meta' });
+      this.ingress.addRoute({ sourceName: source.name, verifier: cell.verifier.function, handshake: source.provider === 'meta', allowedIps: source.allowedIps });
       return cell;
     });
 

@@ -12,6 +12,7 @@ export const RUNBOOK = {
   api5xx: 'docs/runbook.md#api-5xx',
   apiLatency: 'docs/runbook.md#api-latency',
   wafBlocks: 'docs/runbook.md#waf-blocks',
+  wafBlockedSigned: 'docs/runbook.md#waf-blocked-signed',
 } as const;
 
 export type RunbookEntry = (typeof RUNBOOK)[keyof typeof RUNBOOK];

@@ -1,3 +1,4 @@
+import type { NamedSource } from '../config/types';
 import { forgetDigests } from './hmac-digest';
 import { PROVIDER_STRATEGIES } from './registry';
 import type { Verification, VerifyContext, WebhookRequest } from './types';
@@ -22,4 +23,12 @@ export function verifyWebhook(request: WebhookRequest, context: VerifyContext): 
   } finally {
     forgetDigests(request.body);
   }
+}
+
+/**
+ * The headers of which every genuine POST for this source carries at least one (see
+ * `ProviderStrategy.signatureHeaders`); empty when its credential is not in a header.
+ */
+export function signatureHeaders(source: NamedSource): readonly string[] {
+  return PROVIDER_STRATEGIES[source.provider]?.signatureHeaders(source) ?? [];
 }

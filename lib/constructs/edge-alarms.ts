@@ -2,8 +2,10 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { RUNBOOK, type RunbookEntry } from '../runbook';
+import { acknowledge } from '../nag';
+import { RUNBOOK, type RunbookEntry, runbookLine } from '../runbook';
 import type { OnCallTopic } from './on-call-topic';
+import { REFUSE_SIGNED_RULE } from './webhook-firewall';
 
 export const EDGE_ALARM_DEFAULTS = {
   api5xxCount: 5,
@@ -21,7 +23,7 @@ export interface EdgeAlarmsProps {
   readonly api5xxCount?: number;
   /** p99 latency over 5 minutes, ms. @default 2000 */
   readonly apiLatencyP99Ms?: number;
-  /** Blocked requests per 5 minutes. @default 500 */
+  /** Blocked requests per 5 minutes before the (non-paging) volume alarm turns red. @default 500 */
   readonly wafBlockedCount?: number;
 }
 
@@ -38,10 +40,30 @@ export function wafBlockedRequests(webAclName: string, scope: Construct): cloudw
   });
 }
 
-/** Alarms on the API stage and the web ACL, wired to on-call. */
+/**
+ * Requests WAF blocked although they carried a provider signature header or query credential
+ * (the `RefuseSigned` rule of the web ACL), per minute: each may be a lost delivery.
+ */
+export function wafBlockedSignedRequests(webAclName: string, scope: Construct): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/WAFV2',
+    metricName: 'BlockedRequests',
+    dimensionsMap: { WebACL: webAclName, Region: Stack.of(scope).region, Rule: REFUSE_SIGNED_RULE },
+    statistic: cloudwatch.Stats.SUM,
+    period: Duration.minutes(1),
+  });
+}
+
+/** Alarms on the API stage and the web ACL; all but the WAF volume alarm page on-call. */
 export class EdgeAlarms extends Construct {
   public readonly api5xx: cloudwatch.Alarm;
   public readonly apiLatencyP99: cloudwatch.Alarm;
+  /** A request carrying a signature was blocked: pages at one. */
+  public readonly wafBlockedSigned: cloudwatch.Alarm;
+  /**
+   * Many blocked requests (junk, attacks): shown in the console and on the dashboard, never
+   * paged; a signed request among them is paged by {@link wafBlockedSigned}.
+   */
   public readonly wafBlocks: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: EdgeAlarmsProps) {
@@ -62,12 +84,25 @@ export class EdgeAlarms extends Construct {
       'p99 latency is high (providers time out and retry)',
       RUNBOOK.apiLatency,
     );
-    this.wafBlocks = alarm(
-      'WafBlocks',
-      wafBlockedRequests(props.webAclName, this),
-      props.wafBlockedCount ?? EDGE_ALARM_DEFAULTS.wafBlockedCount,
-      'WAF blocked many requests (an attack, or a provider caught by a rule)',
-      RUNBOOK.wafBlocks,
+    this.wafBlockedSigned = alarm(
+      'WafBlockedSigned',
+      wafBlockedSignedRequests(props.webAclName, this),
+      1,
+      'WAF blocked a request that carried a provider signature (a delivery may be lost)',
+      RUNBOOK.wafBlockedSigned,
+    );
+    this.wafBlocks = new cloudwatch.Alarm(this, 'WafBlocks', {
+      metric: wafBlockedRequests(props.webAclName, this),
+      threshold: props.wafBlockedCount ?? EDGE_ALARM_DEFAULTS.wafBlockedCount,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `hookgate API: WAF blocked many requests (junk or an attack; no page). ${runbookLine(RUNBOOK.wafBlocks)}`,
+    });
+    acknowledge(
+      this.wafBlocks,
+      'HIPAA.Security-CloudWatchAlarmAction',
+      'Silent on purpose: it counts blocked requests without a signature (junk, scanners), which need no one; any blocked request carrying a signature pages on-call through the WafBlockedSigned alarm.',
     );
   }
 }

@@ -1,5 +1,6 @@
 import { Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as xray from 'aws-cdk-lib/aws-xray';
@@ -13,6 +14,8 @@ export interface IngressRoute {
   readonly verifier: lambda.IFunction;
   /** Also answer `GET` (subscription handshake, Meta `hub.challenge`). @default false */
   readonly handshake?: boolean;
+  /** Only these client IPv4/IPv6 CIDRs may call the route (API resource policy). @default any client */
+  readonly allowedIps?: readonly string[];
 }
 
 /** Props of {@link IngressApi}. */
@@ -50,6 +53,8 @@ export class IngressApi extends Construct {
   public readonly samplingRule: xray.CfnSamplingRule;
   /** `/webhooks`: every source's resource hangs under it. */
   public readonly webhooks: apigateway.Resource;
+  /** Whether the resource policy already allows every client (added with the first allow-list). */
+  private allowsEveryone = false;
 
   constructor(scope: Construct, id: string, props: IngressApiProps) {
     super(scope, id);
@@ -158,12 +163,42 @@ export class IngressApi extends Construct {
     );
   }
 
-  /** `POST /webhooks/<source>` (and `GET` for handshakes) to the source's verifier. */
+  /**
+   * `POST /webhooks/<source>` (and `GET` for handshakes) to the source's verifier. With
+   * `allowedIps`, the API's resource policy denies the route to any other client: API Gateway
+   * applies it to the resource it routed to, whatever spelling of the path the client used.
+   */
   addRoute(route: IngressRoute): apigateway.Resource {
     const resource = this.webhooks.addResource(route.sourceName);
     const integration = new apigateway.LambdaIntegration(route.verifier, { proxy: true, allowTestInvoke: false });
     resource.addMethod('POST', integration);
     if (route.handshake === true) resource.addMethod('GET', integration);
+    if (route.allowedIps !== undefined && route.allowedIps.length > 0) this.allowOnlyFrom(route.sourceName, route.allowedIps);
     return resource;
+  }
+
+  private allowOnlyFrom(sourceName: string, cidrs: readonly string[]): void {
+    // Once an API has a resource policy, API Gateway refuses whatever it does not allow.
+    if (!this.allowsEveryone) {
+      this.api.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'ProvidersCallWebhooks',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['execute-api:Invoke'],
+          resources: ['execute-api:/*'],
+        }),
+      );
+      this.allowsEveryone = true;
+    }
+    this.api.addToResourcePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        // Any stage and method of the source's resource.
+        resources: [`execute-api:/*/*/${WEBHOOKS_PATH}/${sourceName}`],
+        conditions: { NotIpAddress: { 'aws:SourceIp': [...cidrs] } },
+      }),
+    );
   }
 }

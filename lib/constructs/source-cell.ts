@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,6 +15,7 @@ import { acknowledge } from '../nag';
 import { EncryptedQueue } from './encrypted-queue';
 import type { OnCallTopic } from './on-call-topic';
 import { SourceAlarms } from './source-alarms';
+import { envelopeKeyUse, serviceKeyUse } from './stack-key';
 import { WebhookFunction } from './webhook-function';
 
 const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
@@ -130,11 +130,15 @@ export class SourceCell extends Construct {
         resources: [`${this.secret.secretArn}-??????`],
       }),
     );
+    // Only items whose key starts with `<source>:` (every dedupe key does, lambda/signatures/
+    // dedupe-key.ts; Powertools writes the key as the partition key `id`, no sort key): a
+    // compromised verifier cannot mark another source's event as done and suppress it.
     this.verifier.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'Dedupe',
+        sid: 'DedupeOwnKeys',
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [props.dedupeTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [dedupeKeyPattern(source.name)] } },
       }),
     );
     this.verifier.addToRolePolicy(
@@ -151,15 +155,13 @@ export class SourceCell extends Construct {
         resources: [prefixArn],
       }),
     );
-    // GenerateDataKey: envelope encryption, SQS SSE and S3 SSE-KMS. Decrypt: SQS SSE reuses
-    // cached data keys. Encrypt: DynamoDB with a customer-managed key.
-    this.verifier.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'EncryptWithStackKey',
-        actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'],
-        resources: [keyArn],
-      }),
-    );
+    // The stack key: envelopes only under this source's encryption context; SQS (a producer
+    // needs GenerateDataKey and Decrypt), S3 and DynamoDB encryption only through the service.
+    const key = props.encryptionKey;
+    this.verifier.addToRolePolicy(envelopeKeyUse(key, 'SealOwnSource', source.name, ['kms:GenerateDataKey']));
+    this.verifier.addToRolePolicy(serviceKeyUse(key, 'QueueEncryption', 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']));
+    this.verifier.addToRolePolicy(serviceKeyUse(key, 'PayloadEncryption', 's3', ['kms:GenerateDataKey', 'kms:Decrypt']));
+    this.verifier.addToRolePolicy(serviceKeyUse(key, 'DedupeTableEncryption', 'dynamodb', ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey']));
 
     this.processor = new WebhookFunction(this, 'Processor', {
       ...common,
@@ -174,15 +176,21 @@ export class SourceCell extends Construct {
         [ENV.deadLetterQueueUrl]: this.queues.deadLetterQueue.queueUrl,
       },
     });
-    // Adds sqs:ReceiveMessage/DeleteMessage/ChangeMessageVisibility/GetQueue* on this queue and
-    // kms:Decrypt on the key, nothing broader.
-    this.processor.function.addEventSource(
-      new eventSources.SqsEventSource(this.queues.queue, {
+    // What SqsEventSource does (the same mapping id, so a deployed mapping is kept: Lambda allows
+    // one mapping per queue and function) without its grant on the encrypted queue, which would
+    // add an unconditioned kms:Decrypt; the key is granted below, through SQS only.
+    const queue = this.queues.queue;
+    const mapping = this.processor.function.addEventSourceMapping(
+      `SqsEventSource:${Names.nodeUniqueId(queue.node)}`,
+      {
+        eventSourceArn: queue.queueArn,
         batchSize: source.batchSize ?? CELL_DEFAULTS.batchSize,
         maxConcurrency: source.maxConcurrency ?? CELL_DEFAULTS.maxConcurrency,
         reportBatchItemFailures: true,
-      }),
+      },
     );
+    // Lambda checks the role can receive when it creates the mapping.
+    queue.grant(this.processor.role, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes').applyBefore(mapping);
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadLargePayloads',
@@ -190,6 +198,9 @@ export class SourceCell extends Construct {
         resources: [prefixArn],
       }),
     );
+    this.processor.addToRolePolicy(envelopeKeyUse(key, 'OpenOwnSource', source.name, ['kms:Decrypt']));
+    this.processor.addToRolePolicy(serviceKeyUse(key, 'QueueDecryption', 'sqs', ['kms:Decrypt']));
+    this.processor.addToRolePolicy(serviceKeyUse(key, 'PayloadDecryption', 's3', ['kms:Decrypt']));
     // Records that can never open go straight to the DLQ; SQS encrypts them with the stack key.
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
@@ -198,14 +209,7 @@ export class SourceCell extends Construct {
         resources: [this.queues.deadLetterQueue.queueArn],
       }),
     );
-    this.processor.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'EncryptDeadLetterCopies',
-        actions: ['kms:GenerateDataKey'],
-        resources: [keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` } },
-      }),
-    );
+    this.processor.addToRolePolicy(serviceKeyUse(key, 'EncryptDeadLetterCopies', 'sqs', ['kms:GenerateDataKey']));
 
     // Object keys are per event, so the grant can only be scoped to the source's prefix.
     const bucketId = Stack.of(this).getLogicalId(props.payloadBucket.node.defaultChild as s3.CfnBucket);
@@ -236,6 +240,15 @@ export class SourceCell extends Construct {
       queueAgeSeconds: props.queueAgeSeconds,
     });
   }
+}
+
+/**
+ * The `dynamodb:LeadingKeys` pattern of a source's dedupe keys: `<source>:*`. Source names are
+ * lowercase letters, digits and '-' (no IAM wildcard, no ':'), so no source's pattern matches
+ * another's keys.
+ */
+export function dedupeKeyPattern(sourceName: string): string {
+  return `${sourceName}:*`;
 }
 
 /** The source as the functions see it: every field except secret values. */

@@ -2,6 +2,7 @@ import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { CONTEXT_PURPOSE, CONTEXT_SOURCE, PURPOSE } from '../../lambda/ingest/envelope';
 
 /** Props of {@link StackKey}. */
 export interface StackKeyProps {
@@ -56,4 +57,43 @@ export class StackKey extends Construct {
       }),
     );
   }
+}
+
+/** Stack key actions a function may need: sealing (data keys) and opening. */
+export type KeyAction = 'kms:GenerateDataKey' | 'kms:Decrypt' | 'kms:Encrypt';
+
+/** AWS services that encrypt with the stack key on a function's behalf. */
+export type KeyService = 'sqs' | 's3' | 'dynamodb';
+
+/**
+ * The Encryption SDK's use of the key for one source's envelopes: only under that source's
+ * encryption context (`hookgate:source`, `hookgate:purpose`, see lambda/ingest/envelope.ts), so
+ * one source's function can neither seal for nor open another source's bodies.
+ */
+export function envelopeKeyUse(key: kms.IKey, sid: string, source: string, actions: readonly KeyAction[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: [...actions],
+    resources: [key.keyArn],
+    conditions: {
+      StringEquals: {
+        [`kms:EncryptionContext:${CONTEXT_SOURCE}`]: source,
+        [`kms:EncryptionContext:${CONTEXT_PURPOSE}`]: PURPOSE,
+      },
+    },
+  });
+}
+
+/**
+ * A service's use of the key on a function's behalf (SQS and S3 server-side encryption, DynamoDB
+ * encryption at rest): only through that service in this region. These calls carry the
+ * service's own encryption context, never hookgate's, so they need their own statement.
+ */
+export function serviceKeyUse(key: kms.IKey, sid: string, service: KeyService, actions: readonly KeyAction[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: [...actions],
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `${service}.${Stack.of(key).region}.amazonaws.com` } },
+  });
 }

@@ -32,9 +32,24 @@ export function shippedConfig(env: string): EnvironmentConfig {
   return loadConfig(join(CONFIG_DIR, `${env}.json`), env);
 }
 
+/** Synthesis options of the helpers below. */
+export interface SynthOptions {
+  /**
+   * Bundle the functions with esbuild (slow). Template assertions on IAM, WAF and alarms do not
+   * need the code; CDK then stages a placeholder asset.
+   * @default true
+   */
+  readonly bundle?: boolean;
+}
+
+/** App context that turns bundling off for every stack. */
+function appContext(options: SynthOptions): Record<string, unknown> {
+  return options.bundle === false ? { 'aws:cdk:bundling-stacks': [] } : {};
+}
+
 /** Synthesizes the shipped dev and prod stacks in one app, with the compliance packs on. */
-export function synthShipped(): { stacks: Record<string, HookgateStack>; templates: Record<string, Template> } {
-  const app = newHookgateApp();
+export function synthShipped(options: SynthOptions = {}): { stacks: Record<string, HookgateStack>; templates: Record<string, Template> } {
+  const app = newHookgateApp({ context: appContext(options) });
   const built = addHookgateStacks(app, { configDir: CONFIG_DIR });
   addCompliancePacks(app);
   const stacks = Object.fromEntries(built.map((s) => [s.node.id.replace(/^hookgate-/, ''), s]));
@@ -43,8 +58,8 @@ export function synthShipped(): { stacks: Record<string, HookgateStack>; templat
 }
 
 /** Builds a stack from an in-memory config (same app settings, no compliance packs). */
-export function synthConfig(environmentName: string, config: EnvironmentConfig): { stack: HookgateStack; template: Template } {
-  const app = newHookgateApp();
+export function synthConfig(environmentName: string, config: EnvironmentConfig, options: SynthOptions = {}): { stack: HookgateStack; template: Template } {
+  const app = newHookgateApp({ context: appContext(options) });
   const stack = new HookgateStack(app, `hookgate-${environmentName}`, { environmentName, config });
   return { stack, template: Template.fromStack(stack) };
 }
@@ -77,4 +92,17 @@ export function identityStatements(template: Template): { policy: string; roles:
 /** The logical id CloudFormation gives a construct's default resource. */
 export function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
   return stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+/** Statements of one role's policies (by the role's logical id). */
+export function roleStatements(template: Template, roleId: string): Statement[] {
+  return identityStatements(template)
+    .filter(({ roles }) => roles.includes(roleId))
+    .map(({ statement }) => statement);
+}
+
+/** True when an IAM `StringLike` pattern (`*` any run, `?` one character) matches the value. */
+export function iamLike(pattern: string, value: string): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`, 's').test(value);
 }

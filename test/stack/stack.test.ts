@@ -6,7 +6,7 @@ import { namedSources } from '../../lambda/config/validate';
 import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { MIN_PAYLOAD_EXPIRATION_DAYS } from '../../lib/constructs/payload-bucket';
-import { SIGNATURE_HEADERS } from '../../lib/constructs/webhook-firewall';
+import { REFUSED_LABEL, SIGNATURE_HEADERS } from '../../lib/constructs/webhook-firewall';
 import type { HookgateStack } from '../../lib/hookgate-stack';
 import { RUNBOOK } from '../../lib/runbook';
 import {
@@ -230,7 +230,7 @@ describe.each(ENVS)('%s: least privilege', (env) => {
     const statements = identityStatements(templates[env]);
     const kmsOf = (role: string): Statement[] =>
       statements.filter(({ roles, statement }) => roles.includes(role) && actionsOf(statement).some((a) => a.startsWith('kms:'))).map(({ statement }) => statement);
-    const actions = (list: Statement[]): string[] => list.flatMap(actionsOf).filter((a) => a.startsWith('kms:')).sort();
+    const actions = (list: Statement[]): string[] => [...new Set(list.flatMap(actionsOf).filter((a) => a.startsWith('kms:')))].sort();
     for (const cell of stacks[env].cells) {
       const processor = kmsOf(logicalId(stacks[env], cell.processor.role));
       const generate = processor.filter((s) => actionsOf(s).includes('kms:GenerateDataKey'));
@@ -300,18 +300,19 @@ describe.each(ENVS)('%s: ingress', (env) => {
     const acl = Object.values(resources(templates[env], 'AWS::WAFv2::WebACL'))[0];
     const rules = acl.Properties?.Rules as { Name: string; Statement: { ManagedRuleGroupStatement?: { Name: string; RuleActionOverrides?: unknown[] } } }[];
     const common = rules.find((r) => r.Statement.ManagedRuleGroupStatement?.Name === 'AWSManagedRulesCommonRuleSet');
-    expect(common?.Statement.ManagedRuleGroupStatement?.RuleActionOverrides).toEqual([{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }]);
+    expect(common?.Statement.ManagedRuleGroupStatement?.RuleActionOverrides).toContainEqual({ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } });
     const groups = rules.map((r) => r.Statement.ManagedRuleGroupStatement?.Name).filter(Boolean);
     expect(groups).toEqual(expect.arrayContaining(['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet']));
     expect(groups).not.toContain('AWSManagedRulesBotControlRuleSet');
   });
 
-  it('WAF limits each client IP to the configured rate', () => {
+  it('WAF limits each client IP to the configured rate (refused through RefuseSigned/RefuseUnsigned)', () => {
     const rate = shippedConfig(env).rateLimit;
     templates[env].hasResourceProperties('AWS::WAFv2::WebACL', {
       Rules: Match.arrayWith([
         Match.objectLike({
-          Action: { Block: {} },
+          Action: { Count: {} },
+          RuleLabels: [{ Name: REFUSED_LABEL }],
           Statement: { RateBasedStatement: { Limit: rate?.limit, EvaluationWindowSec: rate?.windowSeconds, AggregateKeyType: 'IP' } },
         }),
       ]),
@@ -332,15 +333,15 @@ describe.each(ENVS)('%s: ingress', (env) => {
     const group = resources(templates[env], 'AWS::Logs::LogGroup')[logicalId(stacks[env], stacks[env].firewall.logGroup)];
     expect(group.Properties?.LogGroupName).toMatch(/^aws-waf-logs-/);
     const logging = Object.values(resources(templates[env], 'AWS::WAFv2::LoggingConfiguration'))[0];
-    const redacted = (logging.Properties?.RedactedFields as { SingleHeader: { Name: string } }[]).map((f) => f.SingleHeader.Name);
+    const redacted = (logging.Properties?.RedactedFields as { SingleHeader?: { Name: string } }[]).flatMap((f) => (f.SingleHeader === undefined ? [] : [f.SingleHeader.Name]));
     expect(redacted).toEqual(expect.arrayContaining([...SIGNATURE_HEADERS, 'x-webhook-token']));
   });
 
-  it('WAF logs only the requests it blocked or counted (allowed ones are in the access log)', () => {
+  it('WAF logs only the requests it blocked and those a managed rule counted instead of blocking, not every signed delivery', () => {
     const logging = Object.values(resources(templates[env], 'AWS::WAFv2::LoggingConfiguration'))[0];
     expect(logging.Properties?.LoggingFilter).toEqual({
       DefaultBehavior: 'DROP',
-      Filters: [{ Behavior: 'KEEP', Requirement: 'MEETS_ANY', Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'COUNT' } }] }],
+      Filters: [{ Behavior: 'KEEP', Requirement: 'MEETS_ANY', Conditions: [{ ActionCondition: { Action: 'BLOCK' } }, { ActionCondition: { Action: 'EXCLUDED_AS_COUNT' } }] }],
     });
   });
 
@@ -355,14 +356,15 @@ describe.each(ENVS)('%s: ingress', (env) => {
 });
 
 describe('prod: per-source IP allow-list', () => {
-  it('WAF blocks the orders path unless the client is in its allow-list', () => {
+  it('WAF refuses the orders path unless the client is in its allow-list', () => {
     const ipSet = Object.entries(resources(templates.prod, 'AWS::WAFv2::IPSet'));
     expect(ipSet).toHaveLength(1);
     expect(ipSet[0][1].Properties).toMatchObject({ Addresses: ['198.51.100.0/24'], IPAddressVersion: 'IPV4' });
     templates.prod.hasResourceProperties('AWS::WAFv2::WebACL', {
       Rules: Match.arrayWith([
         Match.objectLike({
-          Action: { Block: {} },
+          Action: { Count: {} },
+          RuleLabels: [{ Name: REFUSED_LABEL }],
           Statement: {
             AndStatement: {
               Statements: [
@@ -485,11 +487,12 @@ describe.each(ENVS)('%s: alarms', (env) => {
   const alarmsOf = (): CfnResource[] => Object.values(resources(templates[env], 'AWS::CloudWatch::Alarm'));
   const topicRef = (): unknown => ({ Ref: logicalId(stacks[env], stacks[env].onCall.topic) });
 
-  it('every alarm notifies on-call and names a runbook entry that exists', () => {
+  it('every alarm but the WAF volume one notifies on-call, and each names a runbook entry that exists', () => {
     const runbook = readFileSync(join(ROOT, 'docs', 'runbook.md'), 'utf8');
     const anchors = new Set([...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
-    for (const alarm of alarmsOf()) {
-      expect(alarm.Properties?.AlarmActions).toEqual([topicRef()]);
+    const volume = logicalId(stacks[env], stacks[env].edgeAlarms.wafBlocks);
+    for (const [id, alarm] of Object.entries(resources(templates[env], 'AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties?.AlarmActions).toEqual(id === volume ? undefined : [topicRef()]);
       const entry = /Runbook: docs\/runbook\.md#([a-z0-9-]+)$/.exec(alarm.Properties?.AlarmDescription as string);
       expect(entry).not.toBeNull();
       expect(anchors).toContain(entry?.[1]);

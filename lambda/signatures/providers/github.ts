@@ -14,6 +14,7 @@ const EVENT = 'X-GitHub-Event';
  */
 export const github: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SCHEME.header],
   verify(request, context) {
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);

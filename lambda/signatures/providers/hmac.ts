@@ -28,6 +28,7 @@ function schemeOf(options: HmacOptions): HeaderHmacScheme {
 /** Any sender with a configurable header, algorithm, encoding, prefix, timestamp and template. */
 export const hmac: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: (source) => (source.hmac === undefined ? [] : [source.hmac.header]),
   verify(request, context) {
     const options = context.source.hmac;
     // Config validation requires the options; without them nothing can verify.

@@ -6,6 +6,8 @@ import type { Verification } from '../types';
 import { queryParams, withQueryParam } from '../url';
 
 const SCHEME = HUB_SIGNATURE_256;
+/** The handshake's query argument that carries the verify token (a secret). */
+export const VERIFY_TOKEN_PARAM = 'hub.verify_token';
 
 /**
  * What an echoed `hub.challenge` may be. Meta documents it as "an int you must pass back to us"
@@ -17,7 +19,7 @@ const CHALLENGE = /^[A-Za-z0-9._-]{1,64}$/;
 /** The GET subscription handshake: echo `hub.challenge` only to someone who knows the verify token. */
 function handshake(url: string, verifyToken: string | undefined): Verification {
   const query = queryParams(url);
-  const presented = query.get('hub.verify_token');
+  const presented = query.get(VERIFY_TOKEN_PARAM);
   const challenge = query.get('hub.challenge');
   const matches = verifyToken !== undefined && presented !== null && safeEqualText(presented, verifyToken);
   if (query.get('hub.mode') !== 'subscribe' || !matches || challenge === null) return rejected('bad_verify_token');
@@ -32,6 +34,7 @@ function handshake(url: string, verifyToken: string | undefined): Verification {
  */
 export const meta: ProviderStrategy = {
   methods: ['GET', 'POST'],
+  signatureHeaders: () => [SCHEME.header],
   verify(request, context) {
     if (request.method.toUpperCase() === 'GET') return handshake(request.url, context.secrets.verifyToken);
     const problem = checkHeaderHmac(SCHEME, request, context);
@@ -42,7 +45,7 @@ export const meta: ProviderStrategy = {
   sign(_source, secret, body, { now, url, eventId, method }) {
     if (method?.toUpperCase() === 'GET') {
       let handshakeUrl = withQueryParam(url, 'hub.mode', 'subscribe');
-      handshakeUrl = withQueryParam(handshakeUrl, 'hub.verify_token', secret);
+      handshakeUrl = withQueryParam(handshakeUrl, VERIFY_TOKEN_PARAM, secret);
       handshakeUrl = withQueryParam(handshakeUrl, 'hub.challenge', eventId ?? String(now));
       return { url: handshakeUrl, headers: {} };
     }

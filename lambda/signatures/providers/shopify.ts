@@ -20,6 +20,7 @@ const TOPIC = 'X-Shopify-Topic';
  */
 export const shopify: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SCHEME.header],
   verify(request, context) {
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);

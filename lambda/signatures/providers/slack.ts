@@ -20,6 +20,7 @@ const SCHEME: HeaderHmacScheme = {
  */
 export const slack: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SCHEME.header],
   verify(request, context) {
     const problem = checkHeaderHmac(SCHEME, request, context);
     if (problem !== undefined) return rejected(problem);

@@ -24,9 +24,12 @@ export function standardKey(secret: string): Buffer | undefined {
   return key.length === 0 ? undefined : key;
 }
 
+/** Header name prefixes: Standard Webhooks' own, then the Svix-branded twin. */
+const PREFIXES = ['webhook', 'svix'] as const;
+
 /** A Standard Webhooks header, or its Svix-branded twin. */
 function read(request: WebhookRequest, name: 'id' | 'timestamp' | 'signature'): string | undefined {
-  return (header(request.headers, `webhook-${name}`) ?? header(request.headers, `svix-${name}`))?.trim();
+  return (header(request.headers, `${PREFIXES[0]}-${name}`) ?? header(request.headers, `${PREFIXES[1]}-${name}`))?.trim();
 }
 
 /** The signed bytes: `<id>.<timestamp>.` then the raw body. */
@@ -40,6 +43,7 @@ const content = (id: string, timestamp: string, body: Buffer): Buffer[] => [Buff
  */
 export const standard: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => PREFIXES.map((prefix) => `${prefix}-signature`),
   verify(request, context) {
     const { source, secrets, now } = context;
     const signature = read(request, 'signature');

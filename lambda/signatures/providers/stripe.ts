@@ -15,6 +15,7 @@ const SIGNATURE = 'Stripe-Signature';
  */
 export const stripe: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SIGNATURE],
   verify(request, context) {
     const value = header(request.headers, SIGNATURE)?.trim();
     if (value === undefined || value.length === 0) return rejected('missing_signature');

@@ -28,6 +28,7 @@ function tokenFromQuery(url: string, name: string): string | undefined {
 /** A static token in a header, a query parameter or a top-level JSON body field. */
 export const token: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: (source) => (source.header === undefined ? [] : [source.header]),
   verify(request, context): Verification {
     const { source, secrets } = context;
     const presented =

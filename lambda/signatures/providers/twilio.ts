@@ -295,6 +295,7 @@ function checkSignature(url: string, params: string, presented: string, secrets:
  */
 export const twilio: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SIGNATURE],
   verify(request, context) {
     const { source, secrets } = context;
     const presented = header(request.headers, SIGNATURE)?.trim();

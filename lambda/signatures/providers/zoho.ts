@@ -13,6 +13,7 @@ const SIGNATURE = 'X-Zoho-Webhook-Signature';
  */
 export const zoho: ProviderStrategy = {
   methods: ['POST'],
+  signatureHeaders: () => [SIGNATURE],
   verify(request, context) {
     const value = header(request.headers, SIGNATURE)?.trim();
     if (value === undefined || value.length === 0) return rejected('missing_signature');
