@@ -1,7 +1,7 @@
 import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { NamedSource } from '../config/types';
+import { parseNamedSource } from '../config/schema';
 import { createEnvelope } from '../ingest/envelope';
 import { openMessage } from '../ingest/message';
 import { ENV } from '../runtime/env';
@@ -21,7 +21,7 @@ function required(name: string): string {
   return value;
 }
 
-const source = JSON.parse(required(ENV.source)) as NamedSource;
+const source = parseNamedSource(JSON.parse(required(ENV.source)));
 const bucket = required(ENV.payloadBucket);
 // cacheClients: one KMS client per region for the process, as in the verifier.
 const keyring = new KmsKeyringNode({ generatorKeyId: required(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });

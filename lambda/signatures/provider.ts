@@ -1,4 +1,4 @@
-import type { NamedSource } from '../config/types';
+import type { NamedSource } from '../config/schema';
 import type { SignedRequest, SignOptions, Verification, VerifyContext, WebhookRequest } from './types';
 
 /**

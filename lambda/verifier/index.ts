@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { NamedSource } from '../config/types';
+import { inlineSecretsOf, parseDedupeTtlDays, parseNamedSource } from '../config/schema';
 import { createEnvelope } from '../ingest/envelope';
 import { ENV } from '../runtime/env';
 import { createLogger, createMetrics } from '../runtime/observability';
@@ -27,9 +27,8 @@ function required(name: string): string {
 
 /** Builds the verifier from the environment the stack sets (once per cold start). */
 export function verifierFromEnv(): VerifierHandler {
-  const source = JSON.parse(required(ENV.source)) as NamedSource;
+  const source = parseNamedSource(JSON.parse(required(ENV.source)));
   const keyArn = required(ENV.keyArn);
-  const ttl = Number(process.env[ENV.dedupeTtlDays]);
   // cacheClients: one KMS client per region for the process (getClient alone builds one per call).
   const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: cacheClients(getClient(KMS, CLIENT)) });
   return createVerifierHandler({
@@ -37,7 +36,7 @@ export function verifierFromEnv(): VerifierHandler {
     secrets:
       source.secretName !== undefined
         ? secretsManagerSecrets(source, { client: new SecretsManagerClient(CLIENT) })
-        : inlineSecrets({ secrets: source.secrets ?? [], verifyToken: source.verifyToken }),
+        : inlineSecrets(inlineSecretsOf(source)),
     dynamodb: new DynamoDBClient(CLIENT),
     sqs: new SQSClient(CLIENT),
     s3: new S3Client(CLIENT),
@@ -45,7 +44,7 @@ export function verifierFromEnv(): VerifierHandler {
     queueUrl: required(ENV.queueUrl),
     bucket: required(ENV.payloadBucket),
     envelope: createEnvelope(keyring),
-    dedupeTtlDays: Number.isFinite(ttl) && ttl > 0 ? ttl : undefined,
+    dedupeTtlDays: parseDedupeTtlDays(process.env[ENV.dedupeTtlDays]),
     logger: createLogger(source.name),
     metrics: createMetrics(source.name),
   });

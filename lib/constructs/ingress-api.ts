@@ -25,10 +25,10 @@ export interface IngressApiProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
-  /** Stage steady-state requests per second. @default 100 */
-  readonly throttlingRateLimit?: number;
-  /** Stage burst. @default 200 */
-  readonly throttlingBurstLimit?: number;
+  /** Stage steady-state requests per second (the config's throttling.rateLimit; defaults in lambda/config/schema.ts). */
+  readonly throttlingRateLimit: number;
+  /** Stage burst (the config's throttling.burstLimit). */
+  readonly throttlingBurstLimit: number;
   /** @default 'v1' */
   readonly stageName?: string;
   /** Share of API requests X-Ray traces (no reservoir). @default 0.01 */
@@ -101,8 +101,8 @@ export class IngressApi extends Construct {
         dataTraceEnabled: false,
         metricsEnabled: true,
         tracingEnabled: true,
-        throttlingRateLimit: props.throttlingRateLimit ?? 100,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+        throttlingRateLimit: props.throttlingRateLimit,
+        throttlingBurstLimit: props.throttlingBurstLimit,
       },
     });
     this.stage = this.api.deploymentStage;

@@ -30,10 +30,10 @@ export interface SourceAllowList {
 export interface WebhookFirewallProps {
   /** ARN of the API Gateway stage to protect. */
   readonly stageArn: string;
-  /** Requests per client IP per window before it is blocked. @default 1000 */
-  readonly rateLimit?: number;
-  /** Window of the rate limit, seconds. @default 300 */
-  readonly rateLimitWindowSeconds?: 60 | 120 | 300 | 600;
+  /** Requests per client IP per window before it is blocked (the config's rateLimit.limit; defaults in lambda/config/schema.ts). */
+  readonly rateLimit: number;
+  /** Window of the rate limit, seconds (the config's rateLimit.windowSeconds). */
+  readonly rateLimitWindowSeconds: 60 | 120 | 300 | 600;
   /** Sources only reachable from listed ranges. @default none */
   readonly allowLists?: readonly SourceAllowList[];
   /** Extra headers to redact in logs (token and custom HMAC headers). @default none */
@@ -123,8 +123,8 @@ export class WebhookFirewall extends Construct {
       action: { block: {} },
       statement: {
         rateBasedStatement: {
-          limit: props.rateLimit ?? 1000,
-          evaluationWindowSec: props.rateLimitWindowSeconds ?? 300,
+          limit: props.rateLimit,
+          evaluationWindowSec: props.rateLimitWindowSeconds,
           aggregateKeyType: 'IP',
         },
       },

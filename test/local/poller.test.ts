@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { localClients, type LocalStack, startLocalStack } from '../../local/emulators';
+import { testSource } from '../config/sources';
 import { type Poller, startPoller, successes } from '../../local/poller';
 
 const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
@@ -24,7 +25,11 @@ describe('SQS poller', () => {
   let poller: Poller | undefined;
   beforeAll(async () => {
     stack = await startLocalStack({
-      sources: [{ name: 'batches', maxReceiveCount: 2 }, { name: 'poison', maxReceiveCount: 2 }, { name: 'thrower', maxReceiveCount: 5 }],
+      sources: [
+        testSource({ name: 'batches', provider: 'github', maxReceiveCount: 2 }),
+        testSource({ name: 'poison', provider: 'github', maxReceiveCount: 2 }),
+        testSource({ name: 'thrower', provider: 'github', maxReceiveCount: 5 }),
+      ],
       visibilityTimeoutSeconds: 1,
     });
     sqs = new SQSClient(localClients(stack.endpoints).sqs);

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createHmac } from 'node:crypto';
-import type { NamedSource } from '../../lambda/config/types';
+import type { NamedSource } from '../../lambda/config/schema';
 import { verifyWebhook } from '../../lambda/signatures';
 import { bodyKey } from '../../lambda/signatures/dedupe-key';
 import { signRequest } from '../../lambda/signatures/sign';
 import type { Verification } from '../../lambda/signatures/types';
-import { context, NOW, NOW_SECONDS, request, signed, URL_OF, withHeader } from './fixtures';
+import { context, NOW, NOW_SECONDS, request, signed, testSource, URL_OF, withHeader } from './fixtures';
 
 const outcome = (v: Verification): string => (v.kind === 'rejected' ? v.reason : v.kind);
 const hex = (secret: string, data: string | Buffer): string => createHmac('sha256', secret).update(data).digest('hex');
 
 describe('Meta subscription handshake', () => {
-  const meta: NamedSource = { name: 'whatsapp', provider: 'meta' };
+  const meta = testSource({ name: 'whatsapp', provider: 'meta' });
   const ctx = context(meta, ['app-secret'], { verifyToken: 'the-verify-token' });
   const handshake = (query: string) => request(Buffer.alloc(0), {}, `${URL_OF('whatsapp')}?${query}`, 'GET');
 
@@ -61,7 +61,7 @@ describe('Meta subscription handshake', () => {
 });
 
 describe('Slack payloads', () => {
-  const slack: NamedSource = { name: 'slack', provider: 'slack' };
+  const slack = testSource({ name: 'slack', provider: 'slack' });
   const ctx = context(slack, ['slack-secret']);
 
   it('answers a signed url_verification with its challenge as text/plain', () => {
@@ -97,7 +97,7 @@ describe('Slack payloads', () => {
 });
 
 describe('Stripe header and body', () => {
-  const stripe: NamedSource = { name: 'stripe', provider: 'stripe' };
+  const stripe = testSource({ name: 'stripe', provider: 'stripe' });
   const ctx = context(stripe, ['whsec_s']);
   const body = Buffer.from('{"id":"evt_1"}');
   const sig = (t: string) => hex('whsec_s', `${t}.${body.toString()}`);
@@ -121,7 +121,7 @@ describe('Stripe header and body', () => {
 });
 
 describe('Zoho signature forms', () => {
-  const zoho: NamedSource = { name: 'zoho-crm', provider: 'zoho' };
+  const zoho = testSource({ name: 'zoho-crm', provider: 'zoho' });
   const ctx = context(zoho, ['zoho-key']);
   const body = Buffer.from('{"module":"Leads","ids":["1"]}');
 
@@ -139,7 +139,7 @@ describe('Zoho signature forms', () => {
 });
 
 describe('Standard Webhooks headers', () => {
-  const svix: NamedSource = { name: 'svix', provider: 'standard' };
+  const svix = testSource({ name: 'svix', provider: 'standard' });
   const ctx = context(svix, ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']);
   const body = Buffer.from('{"type":"user.created"}');
 
@@ -160,7 +160,7 @@ describe('Standard Webhooks headers', () => {
 });
 
 describe('Twilio form parameters', () => {
-  const twilio: NamedSource = { name: 'twilio', provider: 'twilio' };
+  const twilio = testSource({ name: 'twilio', provider: 'twilio' });
   const ctx = context(twilio, ['auth-token']);
 
   it('accepts the same parameters in another order: Twilio signs decoded, sorted parameters, not bytes', () => {
@@ -191,11 +191,11 @@ describe('Twilio form parameters', () => {
 });
 
 describe('generic hmac sources', () => {
-  const partner: NamedSource = {
+  const partner = testSource({
     name: 'partner',
     provider: 'hmac',
     hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-delivery' },
-  };
+  });
 
   it('signs "{timestamp}.{body}" by default when a timestamp header is set, and dedupes on idHeader', () => {
     const body = Buffer.from('{"a":1}');
@@ -204,14 +204,14 @@ describe('generic hmac sources', () => {
   });
 
   it('refuses a signature without the configured prefix', () => {
-    const prefixed: NamedSource = { name: 'p', provider: 'hmac', hmac: { header: 'x-sig', prefix: 'sha256=' } };
+    const prefixed = testSource({ name: 'p', provider: 'hmac', hmac: { header: 'x-sig', prefix: 'sha256=' } });
     const body = Buffer.from('x');
     expect(outcome(verifyWebhook(request(body, { 'x-sig': hex('p', body) }, URL_OF('p')), context(prefixed, ['p'])))).toBe('malformed_signature');
   });
 });
 
 describe('provider ids used for dedupe', () => {
-  const github: NamedSource = { name: 'github', provider: 'github' };
+  const github = testSource({ name: 'github', provider: 'github' });
   const body = Buffer.from('{}');
   const withDelivery = (id: string) => verifyWebhook(signed(github, 's', body, NOW, id), context(github, ['s']));
 
@@ -240,7 +240,7 @@ describe('provider ids used for dedupe', () => {
 
 describe('token signer', () => {
   it('puts a query token in the URL', () => {
-    const orders: NamedSource = { name: 'orders', provider: 'token', query: 'token' };
+    const orders = testSource({ name: 'orders', provider: 'token', query: 'token' });
     const out = signRequest(orders, 'tok', Buffer.from('{}'), { now: NOW, url: URL_OF('orders') });
     expect(out.url).toBe(`${URL_OF('orders')}?token=tok`);
     expect(outcome(verifyWebhook(request(Buffer.from('{}'), out.headers, out.url), context(orders, ['tok'])))).toBe('accepted');

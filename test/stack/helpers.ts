@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { EnvironmentConfig } from '../../lambda/config/types';
-import { loadConfig } from '../../lambda/config/validate';
+import type { EnvironmentConfig, EnvironmentConfigInput } from '../../lambda/config/schema';
+import { loadConfig } from '../../lib/config-file';
 import { addCompliancePacks, addHookgateStacks, newHookgateApp } from '../../lib/app';
 import { HookgateStack } from '../../lib/hookgate-stack';
 
@@ -43,7 +43,7 @@ export function synthShipped(): { stacks: Record<string, HookgateStack>; templat
 }
 
 /** Builds a stack from an in-memory config (same app settings, no compliance packs). */
-export function synthConfig(environmentName: string, config: EnvironmentConfig): { stack: HookgateStack; template: Template } {
+export function synthConfig(environmentName: string, config: EnvironmentConfigInput): { stack: HookgateStack; template: Template } {
   const app = newHookgateApp();
   const stack = new HookgateStack(app, `hookgate-${environmentName}`, { environmentName, config });
   return { stack, template: Template.fromStack(stack) };
