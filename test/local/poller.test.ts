@@ -50,7 +50,7 @@ describe('SQS poller', () => {
     }
     const batches: SQSEvent[] = [];
 
-    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 5, waitTimeSeconds: 1, handler: async (event) => void batches.push(event) });
+    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 5, functionTimeoutMs: 30_000, waitTimeSeconds: 1, handler: async (event) => void batches.push(event) });
     await until(() => batches.flatMap((b) => b.Records).length >= 12);
     await poller.stop();
 
@@ -78,7 +78,7 @@ describe('SQS poller', () => {
       return { batchItemFailures: event.Records.filter((r) => r.body === 'bad').map((r) => ({ itemIdentifier: r.messageId })) };
     };
 
-    poller = await startPoller({ sqs, queueUrl, functionName: 'p', waitTimeSeconds: 1, handler });
+    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 10, functionTimeoutMs: 30_000, waitTimeSeconds: 1, handler });
     const moved: string[] = [];
     await until(async () => {
       const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
@@ -105,7 +105,7 @@ describe('SQS poller', () => {
       if (calls === 1) throw new TypeError('crash');
     };
 
-    poller = await startPoller({ sqs, queueUrl, functionName: 'p', waitTimeSeconds: 1, handler, onError: (what, name) => errors.push(`${what}:${name}`) });
+    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 10, functionTimeoutMs: 30_000, waitTimeSeconds: 1, handler, onError: (what, name) => errors.push(`${what}:${name}`) });
     await until(() => calls >= 2);
     await poller.stop();
 
