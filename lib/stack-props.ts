@@ -51,10 +51,12 @@ export function validateStackInput(environmentName: string, config: EnvironmentC
     problems.push(...err.problems);
   }
   const sources = typeof config.sources === 'object' && config.sources !== null ? Object.entries(config.sources) : [];
+  // The config refuses inline secrets of deployed environments itself; local-only names are
+  // allowed them by the config, so they are checked here.
+  const inlineAllowed = LOCAL_ONLY_ENVIRONMENTS.includes(environmentName);
   for (const [name, source] of sources) {
-    // Checked again here because local-only names are allowed inline secrets by the config.
-    if (source.secrets !== undefined) problems.push(`sources.${name}.secrets: a deployed stack never holds secret values; use secretName`);
-    if (source.provider === 'meta' && source.verifyToken !== undefined) problems.push(`sources.${name}.verifyToken: a deployed stack keeps it in the secret named by secretName`);
+    if (inlineAllowed && source.secrets !== undefined) problems.push(`sources.${name}.secrets: a deployed stack never holds secret values; use secretName`);
+    if (inlineAllowed && source.provider === 'meta' && source.verifyToken !== undefined) problems.push(`sources.${name}.verifyToken: a deployed stack keeps it in the secret named by secretName`);
     if (source.secretName === undefined) problems.push(`sources.${name}.secretName is required for a deployed stack`);
   }
   if (sources.length > MAX_SOURCES) {

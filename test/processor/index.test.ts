@@ -16,7 +16,7 @@ describe('processor entry point for AWS', () => {
   };
 
   it('builds its handler from the environment the stack sets', () => {
-    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe' });
+    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe', secretName: 'hookgate/dev/stripe' });
     process.env[ENV.payloadBucket] = 'bucket';
     process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
 
@@ -24,10 +24,18 @@ describe('processor entry point for AWS', () => {
   });
 
   it('refuses to start without its key, naming the variable', () => {
-    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe' });
+    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe', secretName: 'hookgate/dev/stripe' });
     process.env[ENV.payloadBucket] = 'bucket';
     delete process.env[ENV.keyArn];
 
     expect(load).toThrow(ENV.keyArn);
+  });
+
+  it('refuses to start with a source the config schema refuses', () => {
+    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'paypal', secretName: 'hookgate/dev/stripe' });
+    process.env[ENV.payloadBucket] = 'bucket';
+    process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
+
+    expect(load).toThrow(/provider/);
   });
 });
