@@ -224,21 +224,20 @@ export const PROVIDER_FIELDS: ReadonlyMap<string, string> = new Map(
 );
 
 const sourcesSchema = z.record(z.string(), sourceSchema, { error: invalidObject('must be an object with at least one source') }).check(
-    z.superRefine(
-      (sources, ctx) => {
-        const names = Object.keys(sources);
-        if (names.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'must be an object with at least one source', input: sources });
-        for (const name of names) {
-          if (!SOURCE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: SOURCE_NAME_RULE, input: name });
-        }
-      },
-      // Names are known whatever the sources hold, so they are checked alongside.
-      { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
-    ),
-  );
+  z.superRefine(
+    (sources, ctx) => {
+      const names = Object.keys(sources);
+      if (names.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'must be an object with at least one source', input: sources });
+      for (const name of names) {
+        if (!SOURCE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: SOURCE_NAME_RULE, input: name });
+      }
+    },
+    // Names are known whatever the sources hold, so they are checked alongside.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  ),
+);
 // The name rule is a check (so a badly named source's fields are still checked); editors get it as a pattern.
 z.globalRegistry.add(sourcesSchema, { description: 'The webhook sources, by name: a source listens on /webhooks/<name>.', propertyNames: { pattern: SOURCE_NAME.source } });
-
 
 /** The whole file `config/<env>.json`. */
 export const configSchema = z.strictObject(
