@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
+import { SOURCE_NAME, SOURCE_NAME_RULE, sourceNameOf } from './source-name';
 
 /**
  * The configuration of one environment, as written in `config/<env>.json`: the one source of its
@@ -23,13 +24,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 
 const invalidObject = (message: string) => (issue: z.core.$ZodRawIssue) => (issue.code === 'invalid_type' ? message : undefined);
 
-const SOURCE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const WHSEC = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-
-/** The source-name rule, also said where a bad name is reported. */
-export const SOURCE_NAME_RULE = "the source name is its URL path segment: lowercase letters, digits and '-', at most 63";
 
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -353,15 +350,13 @@ export interface SourceSecrets {
   readonly verifyToken?: string;
 }
 
-const sourceName = z.string().check(z.regex(SOURCE_NAME, SOURCE_NAME_RULE));
-
 /**
  * Parses a named source (the functions' `HOOKGATE_SOURCE`, or a source written in code), applying
  * the defaults. Throws a ZodError, whose issues carry paths and rules but no input values.
  */
 export function parseNamedSource(value: unknown): NamedSource {
   const { name, ...source } = isRecord(value) ? value : {};
-  return { ...sourceSchema.parse(source), name: sourceName.parse(name) };
+  return { ...sourceSchema.parse(source), name: sourceNameOf({ name }) };
 }
 
 /** A source written in code (tests, benches, samples), typed as a config file would be, defaults applied. */

@@ -1,7 +1,7 @@
 import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
-import { parseNamedSource } from '../config/schema';
+import { sourceNameOf } from '../config/source-name';
 import { createEnvelope } from '../ingest/envelope';
 import { openMessage } from '../ingest/message';
 import { ENV } from '../runtime/env';
@@ -21,7 +21,8 @@ function required(name: string): string {
   return value;
 }
 
-const source = parseNamedSource(JSON.parse(required(ENV.source)));
+// The processor needs only its source's name, so it reads just that (and loads no schema).
+const source = { name: sourceNameOf(JSON.parse(required(ENV.source))) };
 const bucket = required(ENV.payloadBucket);
 // cacheClients: one KMS client per region for the process, as in the verifier.
 const keyring = new KmsKeyringNode({ generatorKeyId: required(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });

@@ -31,11 +31,11 @@ describe('processor entry point for AWS', () => {
     expect(load).toThrow(ENV.keyArn);
   });
 
-  it('refuses to start with a source the config schema refuses', () => {
-    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'paypal', secretName: 'hookgate/dev/stripe' });
+  it('refuses to start with a source that has no valid name', () => {
+    process.env[ENV.source] = JSON.stringify({ name: 'Not A Path Segment', provider: 'stripe', secretName: 'hookgate/dev/stripe' });
     process.env[ENV.payloadBucket] = 'bucket';
     process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
 
-    expect(load).toThrow(/provider/);
+    expect(load).toThrow(/the source has no valid name: the source name is its URL path segment/);
   });
 });
