@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type Metafile } from 'esbuild';
 import { BUNDLING, esbuildOptions, esbuildTarget, NODE_ENVIRONMENT, RUNTIME } from '../lib/constructs/bundling';
-import type { NamedSource } from '../lambda/config/types';
+import { type NamedSource, namedSource } from '../lambda/config/schema';
 import { ENV } from '../lambda/runtime/env';
 import { signRequest } from '../lambda/signatures/sign';
 import { toProxyEvent } from '../local/apigateway';
@@ -107,7 +107,7 @@ const VARIANTS: readonly Variant[] = [
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
 const SECRET = 'bench-secret';
-const SOURCE: NamedSource = { name: 'github', provider: 'github', secretName: 'hookgate/bench/github' };
+const SOURCE: NamedSource = namedSource({ name: 'github', provider: 'github', secretName: 'hookgate/bench/github' });
 
 /** What the stack sets (lib/constructs/source-cell.ts), with dummy values; AWS calls go to `endpoint`. */
 function lambdaEnvironment(endpoint: string, nodeOptions: string): NodeJS.ProcessEnv {

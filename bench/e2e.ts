@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { NamedSource } from '../lambda/config/types';
-import { validateConfig } from '../lambda/config/validate';
+import { namedSource } from '../lambda/config/schema';
+import { parseConfig } from '../lib/config-file';
 import { createLocalKms, type KmsCallCounts } from '../local/kms';
 import { signRequest } from '../lambda/signatures/sign';
 import { type LocalApp, startLocal } from '../local/app';
@@ -20,8 +20,8 @@ import { localClients } from '../local/emulators';
 import { type CallLog, callCounts, createCallLog, instrumenter, type SentShape } from './calls';
 import { eventBody, type LoadResult, type LoadSpec } from './load';
 
-const SOURCE: NamedSource = { name: 'github', provider: 'github', secrets: ['bench-github-secret'] };
 const SECRET = 'bench-github-secret';
+const SOURCE = namedSource({ name: 'github', provider: 'github', secrets: [SECRET] });
 const QUEUE = `hookgate-${SOURCE.name}`;
 
 /** Durations of the phases, seconds; the whole bench must fit in a few minutes on 2 cores. */
@@ -369,7 +369,7 @@ export async function benchE2e(options: E2eOptions = E2E_DEFAULTS, progress: (li
   let processed = 0;
   try {
     app = await startLocal({
-      config: validateConfig({ sources: { [SOURCE.name]: { provider: SOURCE.provider, secrets: SOURCE.secrets } } }, 'local'),
+      config: parseConfig({ sources: { [SOURCE.name]: { provider: SOURCE.provider, secrets: SOURCE.secrets } } }, 'local'),
       port: 0,
       kms,
       instrument: instrumenter(log, QUEUE),

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import type { NamedSource } from '../lambda/config/types';
+import type { NamedSource } from '../lambda/config/schema';
 import { signRequest } from '../lambda/signatures/sign';
 
 export interface LoadSpec {

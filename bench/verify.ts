@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { NamedSource } from '../lambda/config/types';
+import { type NamedSource, type NamedSourceInput, namedSource } from '../lambda/config/schema';
 import { verifyWebhook } from '../lambda/signatures';
 import type { HashAlgorithm } from '../lambda/signatures/hmac-digest';
 import { signRequest } from '../lambda/signatures/sign';
@@ -56,17 +56,20 @@ function formBody(bytes: number): Buffer {
 
 const STANDARD_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
+/** A source as a config gives it, defaults applied; the secret values travel in the verify context. */
+const source = (input: NamedSourceInput): NamedSource => namedSource({ secretName: `hookgate/bench/${input.name}`, ...input });
+
 const CASES: readonly Case[] = [
-  { label: 'stripe', source: { name: 'stripe', provider: 'stripe' }, secret: 'whsec_bench', key: 'whsec_bench', algorithm: 'sha256', body: stripeBody, note: 'id and type read at the body edges (Stripe layout), no parse' },
-  { label: 'twilio (json)', source: { name: 'twilio', provider: 'twilio' }, secret: 'token', key: 'token', algorithm: 'sha1', body: jsonBody, eventId: 'idem-1', note: 'SHA-256 of the body for bodySHA256, HMAC-SHA1 over the URL' },
-  { label: 'twilio (form)', source: { name: 'twilio', provider: 'twilio' }, secret: 'token', key: 'token', algorithm: 'sha1', body: formBody, eventId: 'idem-1', note: 'decodes and sorts the form parameters' },
-  { label: 'meta', source: { name: 'whatsapp', provider: 'meta' }, secret: 'app', key: 'app', algorithm: 'sha256', body: jsonBody, note: 'no delivery id: the dedupe key reuses the signature digest' },
-  { label: 'github', source: { name: 'github', provider: 'github' }, secret: 'gh', key: 'gh', algorithm: 'sha256', body: jsonBody, eventId: 'delivery-1' },
-  { label: 'shopify', source: { name: 'shopify', provider: 'shopify' }, secret: 'shp', key: 'shp', algorithm: 'sha256', body: jsonBody, eventId: 'webhook-1' },
-  { label: 'slack', source: { name: 'slack', provider: 'slack' }, secret: 'slack', key: 'slack', algorithm: 'sha256', body: jsonBody, note: 'parses the JSON body for event_id' },
-  { label: 'standard', source: { name: 'svix', provider: 'standard' }, secret: STANDARD_SECRET, key: Buffer.from(STANDARD_SECRET.slice(6), 'base64'), algorithm: 'sha256', body: jsonBody, eventId: 'msg_1' },
-  { label: 'zoho', source: { name: 'zoho', provider: 'zoho' }, secret: 'zoho', key: 'zoho', algorithm: 'sha256', body: jsonBody, note: 'signed t.body, so the keyed body hash for dedupe is a second pass' },
-  { label: 'hmac (sha256, id header)', source: { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-id' } }, secret: 'p', key: 'p', algorithm: 'sha256', body: jsonBody, eventId: 'd-1' },
+  { label: 'stripe', source: source({ name: 'stripe', provider: 'stripe' }), secret: 'whsec_bench', key: 'whsec_bench', algorithm: 'sha256', body: stripeBody, note: 'id and type read at the body edges (Stripe layout), no parse' },
+  { label: 'twilio (json)', source: source({ name: 'twilio', provider: 'twilio' }), secret: 'token', key: 'token', algorithm: 'sha1', body: jsonBody, eventId: 'idem-1', note: 'SHA-256 of the body for bodySHA256, HMAC-SHA1 over the URL' },
+  { label: 'twilio (form)', source: source({ name: 'twilio', provider: 'twilio' }), secret: 'token', key: 'token', algorithm: 'sha1', body: formBody, eventId: 'idem-1', note: 'decodes and sorts the form parameters' },
+  { label: 'meta', source: source({ name: 'whatsapp', provider: 'meta' }), secret: 'app', key: 'app', algorithm: 'sha256', body: jsonBody, note: 'no delivery id: the dedupe key reuses the signature digest' },
+  { label: 'github', source: source({ name: 'github', provider: 'github' }), secret: 'gh', key: 'gh', algorithm: 'sha256', body: jsonBody, eventId: 'delivery-1' },
+  { label: 'shopify', source: source({ name: 'shopify', provider: 'shopify' }), secret: 'shp', key: 'shp', algorithm: 'sha256', body: jsonBody, eventId: 'webhook-1' },
+  { label: 'slack', source: source({ name: 'slack', provider: 'slack' }), secret: 'slack', key: 'slack', algorithm: 'sha256', body: jsonBody, note: 'parses the JSON body for event_id' },
+  { label: 'standard', source: source({ name: 'svix', provider: 'standard' }), secret: STANDARD_SECRET, key: Buffer.from(STANDARD_SECRET.slice(6), 'base64'), algorithm: 'sha256', body: jsonBody, eventId: 'msg_1' },
+  { label: 'zoho', source: source({ name: 'zoho', provider: 'zoho' }), secret: 'zoho', key: 'zoho', algorithm: 'sha256', body: jsonBody, note: 'signed t.body, so the keyed body hash for dedupe is a second pass' },
+  { label: 'hmac (sha256, id header)', source: source({ name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-id' } }), secret: 'p', key: 'p', algorithm: 'sha256', body: jsonBody, eventId: 'd-1' },
 ];
 
 const SIZES = [2 * 1024, 256 * 1024];

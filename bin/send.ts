@@ -7,7 +7,7 @@
  * Prints the status and the response body; exits 1 unless the answer is 2xx.
  */
 import { readFile } from 'node:fs/promises';
-import { namedSources } from '../lambda/config/validate';
+import { namedSources } from '../lambda/config/schema';
 import { loadLocalConfig, parseSendArgs, runMain, UsageError } from '../local/cli';
 import { type SendResult, sendWebhook } from '../local/send';
 

@@ -1,8 +1,7 @@
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
-import { loadConfig } from '../lambda/config/validate';
+import { environmentsIn, loadConfig } from './config-file';
 import { HookgateStack } from './hookgate-stack';
 import { LOCAL_ONLY_ENVIRONMENTS } from './stack-props';
 
@@ -31,13 +30,9 @@ export interface HookgateAppOptions {
   readonly processorEntry?: string;
 }
 
-/** The deployable environments in a config folder: every `<env>.json` except local-only ones. */
+/** The deployable environments in a config folder: every `<env>.json` except local-only ones and the JSON Schema. */
 export function deployableEnvironments(configDir: string): string[] {
-  return readdirSync(configDir)
-    .filter((file) => file.endsWith('.json'))
-    .map((file) => file.slice(0, -'.json'.length))
-    .filter((env) => !LOCAL_ONLY_ENVIRONMENTS.includes(env))
-    .sort();
+  return environmentsIn(configDir).filter((env) => !LOCAL_ONLY_ENVIRONMENTS.includes(env));
 }
 
 /** Stack name of an environment. */

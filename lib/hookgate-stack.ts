@@ -1,8 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { DEFAULT_DEDUPE_TTL_DAYS, type EnvironmentConfig } from '../lambda/config/types';
-import { namedSources } from '../lambda/config/validate';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { type EnvironmentConfigInput, namedSources } from '../lambda/config/schema';
 import { METRICS } from '../lambda/runtime/telemetry';
 import { DedupeTable } from './constructs/dedupe-table';
 import { EdgeAlarms } from './constructs/edge-alarms';
@@ -20,16 +19,13 @@ import { validateStackInput } from './stack-props';
 export interface HookgateStackProps extends StackProps {
   /** The environment's name (`dev`, `prod`...): metrics namespace `Hookgate/<name>`. */
   readonly environmentName: string;
-  /** The environment's config, as read from `config/<name>.json`. */
-  readonly config: EnvironmentConfig;
+  /** The environment's config, as `config/<name>.json` says it (validated and completed here). */
+  readonly config: EnvironmentConfigInput;
   /** Verifier entry point. @default lambda/verifier/index.ts */
   readonly verifierEntry?: string;
   /** Processor entry point. @default lambda/processor/index.ts */
   readonly processorEntry?: string;
 }
-
-/** Default log retention when the config names none (CloudWatch's one month). */
-const DEFAULT_LOG_RETENTION_DAYS = 30;
 
 /**
  * One deployable hookgate environment:
@@ -51,12 +47,15 @@ export class HookgateStack extends Stack {
   public readonly dashboard: HookgateDashboard;
 
   constructor(scope: Construct, id: string, props: HookgateStackProps) {
-    validateStackInput(props.environmentName, props.config);
-    const { environmentName, config, verifierEntry, processorEntry, ...stackProps } = props;
+    // Every default applied: from here on the config is complete.
+    const config = validateStackInput(props.environmentName, props.config);
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the input config is replaced by the parsed one above
+    const { environmentName, config: _input, verifierEntry, processorEntry, ...stackProps } = props;
     super(scope, id, { description: `hookgate ${environmentName}: webhook ingestion`, ...stackProps });
-    const retain = config.retain ?? true;
+    const retain = config.retain;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const logRetention = (config.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as logs.RetentionDays;
+    // Every period the schema allows is a RetentionDays member, so the compiler checks the conversion.
+    const logRetention: logs.RetentionDays = config.logRetentionDays;
     const metricsNamespace = `${METRICS.namespacePrefix}/${environmentName}`;
     const sources = namedSources(config);
 
@@ -65,26 +64,26 @@ export class HookgateStack extends Stack {
     const key = this.key.key;
     // Every log group: encrypted with the stack key, the config's retention, removed with the stack or not.
     const withKey = { logEncryptionKey: key, logRetention, logRemovalPolicy: removalPolicy };
-    this.onCall = new OnCallTopic(this, 'OnCall', { encryptionKey: key, email: config.alarms?.email });
-    this.network = config.vpc === true ? new PrivateNetwork(this, 'Network', withKey) : undefined;
+    this.onCall = new OnCallTopic(this, 'OnCall', { encryptionKey: key, email: config.alarms.email });
+    this.network = config.vpc ? new PrivateNetwork(this, 'Network', withKey) : undefined;
     this.dedupe = new DedupeTable(this, 'Dedupe', { encryptionKey: key, retain });
     this.payloads = new PayloadBucket(this, 'Payloads', {
       encryptionKey: key,
-      accessLogRetentionDays: config.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+      accessLogRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
 
     // The front door: WAF in front of the REST API stage.
     this.ingress = new IngressApi(this, 'Ingress', {
       ...withKey,
-      throttlingRateLimit: config.throttling?.rateLimit,
-      throttlingBurstLimit: config.throttling?.burstLimit,
+      throttlingRateLimit: config.throttling.rateLimit,
+      throttlingBurstLimit: config.throttling.burstLimit,
     });
     this.firewall = new WebhookFirewall(this, 'Firewall', {
       ...withKey,
       stageArn: this.ingress.stage.stageArn,
-      rateLimit: config.rateLimit?.limit,
-      rateLimitWindowSeconds: config.rateLimit?.windowSeconds,
+      rateLimit: config.rateLimit.limit,
+      rateLimitWindowSeconds: config.rateLimit.windowSeconds,
       sources: sources.map(firewallSource),
     });
 
@@ -97,13 +96,13 @@ export class HookgateStack extends Stack {
         dedupeTable: this.dedupe.table,
         payloadBucket: this.payloads.bucket,
         onCall: this.onCall,
-        dedupeTtlDays: config.dedupeTtlDays ?? DEFAULT_DEDUPE_TTL_DAYS,
+        dedupeTtlDays: config.dedupeTtlDays,
         logRetention,
         removalPolicy,
         vpc: this.network?.vpc,
         securityGroups: this.network === undefined ? undefined : [this.network.functionSecurityGroup],
-        functionErrorCount: config.alarms?.functionErrorCount,
-        queueAgeSeconds: config.alarms?.queueAgeSeconds,
+        functionErrorCount: config.alarms.functionErrorCount,
+        queueAgeSeconds: config.alarms.queueAgeSeconds,
         verifierEntry,
         processorEntry,
       });
@@ -116,9 +115,9 @@ export class HookgateStack extends Stack {
       stage: this.ingress.stage,
       webAclName: this.firewall.webAclName,
       onCall: this.onCall,
-      api5xxCount: config.alarms?.api5xxCount,
-      apiLatencyP99Ms: config.alarms?.apiLatencyP99Ms,
-      wafBlockedCount: config.alarms?.wafBlockedCount,
+      api5xxCount: config.alarms.api5xxCount,
+      apiLatencyP99Ms: config.alarms.apiLatencyP99Ms,
+      wafBlockedCount: config.alarms.wafBlockedCount,
     });
 
     this.dashboard = new HookgateDashboard(this, 'Dashboard', {

@@ -4,8 +4,7 @@ import { dirname } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { EnvironmentConfig, NamedSource, SourceSecrets } from '../lambda/config/types';
-import { namedSources } from '../lambda/config/validate';
+import { type EnvironmentConfig, inlineSecretsOf, namedSources } from '../lambda/config/schema';
 import { createEnvelope } from '../lambda/ingest/envelope';
 import { createLocalKms, type LocalKms, localKeyring } from './kms';
 import { moveToDeadLetterQueue } from '../lambda/ingest/dead-letter';
@@ -41,7 +40,7 @@ export const VERIFIER_TIMEOUT_MS = 15_000;
 
 /** Options of {@link startLocal}. */
 export interface LocalOptions {
-  /** A validated config (loadConfig). */
+  /** A parsed config, defaults applied (loadConfig). */
   readonly config: EnvironmentConfig;
   /** Port on 127.0.0.1; 0 picks a free one. */
   readonly port: number;
@@ -79,11 +78,6 @@ export interface LocalApp {
   stop(): Promise<void>;
 }
 
-
-/** Inline secrets of a local source (the config was validated: local sources hold them). */
-function inlineSecretsOf(source: NamedSource): SourceSecrets {
-  return { secrets: source.secrets ?? [], ...(source.verifyToken !== undefined ? { verifyToken: source.verifyToken } : {}) };
-}
 
 /** Fails early, with the path, when the sink cannot be written. */
 async function checkSink(file: string): Promise<void> {
@@ -146,7 +140,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         resources: stack.resources,
         envelope,
         logger,
-        ...(options.config.dedupeTtlDays !== undefined ? { dedupeTtlDays: options.config.dedupeTtlDays } : {}),
+        dedupeTtlDays: options.config.dedupeTtlDays,
         ...(options.instrument !== undefined ? { instrument: (client: LocalClient) => options.instrument?.(client, 'verifier') } : {}),
       });
       closers.push(() => verifier.close());
@@ -171,8 +165,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
           queueUrl: queues?.queueUrl ?? '',
           handler: processor,
           functionName: `hookgate-processor-${source.name}`,
-          batchSize: source.batchSize ?? 10,
-          functionTimeoutMs: (source.processorTimeoutSeconds ?? 30) * 1000,
+          batchSize: source.batchSize,
+          functionTimeoutMs: source.processorTimeoutSeconds * 1000,
           ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
           // invoke: the batch stays for retry; receive/delete: the queue was unreachable.
           onError: (what, name) => plumbing.warn(`local poller: ${what} failed`, { source: source.name, error: name }),

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../lambda/config/validate';
-import type { EnvironmentConfig } from '../lambda/config/types';
+import type { EnvironmentConfig } from '../lambda/config/schema';
+import { ConfigError, loadConfig } from '../lib/config-file';
 
 /** A mistake in how a command was called or configured: printed as is, exit 1, no stack trace. */
 export class UsageError extends Error {

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { NamedSource } from '../lambda/config/schema';
 
 /**
  * Embedded emulators for the local mode and the end-to-end tests: dynalite (DynamoDB) in this
@@ -99,9 +100,9 @@ export interface LocalResources {
 }
 
 export interface ResourceOptions {
-  /** Sources with their processor settings. */
-  readonly sources: readonly { readonly name: string; readonly maxReceiveCount?: number; readonly processorTimeoutSeconds?: number }[];
-  /** Visibility timeout of the work queues, seconds. @default 6x the processor timeout (30 s) */
+  /** Sources with their processor settings, from a parsed config. */
+  readonly sources: readonly Pick<NamedSource, 'name' | 'maxReceiveCount' | 'processorTimeoutSeconds'>[];
+  /** Visibility timeout of the work queues, seconds. @default 6x each source's processor timeout, as the stack sets */
   readonly visibilityTimeoutSeconds?: number;
 }
 
@@ -133,7 +134,7 @@ export async function createResources(endpoints: Endpoints, options: ResourceOpt
       );
       const dlqUrl = dlq.QueueUrl as string;
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
-      const visibility = options.visibilityTimeoutSeconds ?? 6 * (source.processorTimeoutSeconds ?? 30);
+      const visibility = options.visibilityTimeoutSeconds ?? 6 * source.processorTimeoutSeconds;
       const queue = await sqs.send(
         new CreateQueueCommand({
           QueueName: `hookgate-${source.name}`,
@@ -142,7 +143,7 @@ export async function createResources(endpoints: Endpoints, options: ResourceOpt
             MaximumMessageSize: String(1024 * 1024),
             RedrivePolicy: JSON.stringify({
               deadLetterTargetArn: Attributes?.QueueArn,
-              maxReceiveCount: source.maxReceiveCount ?? 5,
+              maxReceiveCount: source.maxReceiveCount,
             }),
           },
         }),

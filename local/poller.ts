@@ -27,12 +27,12 @@ export interface PollerOptions {
   readonly handler: SqsHandler;
   /** Name of the function, for its context. */
   readonly functionName: string;
-  /** Records per batch (1 to 10). @default 10 */
-  readonly batchSize?: number;
+  /** Records per batch (1 to 10): the source's batchSize in config. */
+  readonly batchSize: number;
   /** Long-poll wait, seconds. @default 20 */
   readonly waitTimeSeconds?: number;
-  /** The function's timeout: a batch still running then counts as failed. @default 30000 */
-  readonly functionTimeoutMs?: number;
+  /** The function's timeout (the source's processorTimeoutSeconds): a batch still running then counts as failed. */
+  readonly functionTimeoutMs: number;
   /** @default 'us-east-1' */
   readonly region?: string;
   /** Told about an invocation that threw or timed out, or a queue error (error names only). */
@@ -101,7 +101,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function startPoller(options: PollerOptions): Promise<Poller> {
   const { sqs, queueUrl } = options;
   const region = options.region ?? 'us-east-1';
-  const timeoutMs = options.functionTimeoutMs ?? 30_000;
+  const timeoutMs = options.functionTimeoutMs;
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
   const queueArn = Attributes?.QueueArn ?? queueUrl;
   const abort = new AbortController();
@@ -128,7 +128,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       const received = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
-          MaxNumberOfMessages: options.batchSize ?? 10,
+          MaxNumberOfMessages: options.batchSize,
           WaitTimeSeconds: options.waitTimeSeconds ?? 20,
           AttributeNames: ['All'],
           MessageAttributeNames: ['All'],

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { NamedSource, ProviderName } from '../lambda/config/types';
+import type { NamedSource, ProviderName } from '../lambda/config/schema';
 
 /**
  * Built-in sample webhooks for `npm run send`: one realistic body per provider, with fresh ids on

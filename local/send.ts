@@ -1,4 +1,4 @@
-import type { NamedSource } from '../lambda/config/types';
+import type { NamedSource } from '../lambda/config/schema';
 import { signRequest } from '../lambda/signatures/sign';
 import { sampleRequest } from './samples';
 

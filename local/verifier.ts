@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Endpoints, type LocalResources, localClients } from './emulators';
-import type { NamedSource, SourceSecrets } from '../lambda/config/types';
+import type { NamedSource, SourceSecrets } from '../lambda/config/schema';
 import type { Envelope } from '../lambda/ingest/envelope';
 import { createLogger, createMetrics, type IngestLogger, type IngestMetrics } from '../lambda/runtime/observability';
 import { inlineSecrets } from '../lambda/runtime/secrets';
@@ -23,8 +23,8 @@ export interface LocalVerifierOptions {
   readonly logger?: IngestLogger;
   /** @default Powertools Metrics for the source, namespace `Hookgate/local` */
   readonly metrics?: IngestMetrics;
-  /** @default 7 */
-  readonly dedupeTtlDays?: number;
+  /** Days a dedupe record lives (the config's dedupeTtlDays). */
+  readonly dedupeTtlDays: number;
   /** Called with each AWS client created here, before first use (bench: SDK middleware that counts calls). */
   readonly instrument?: (client: DynamoDBClient | SQSClient | S3Client) => void;
 }

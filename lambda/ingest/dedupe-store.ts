@@ -3,7 +3,6 @@ import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } 
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { DEFAULT_DEDUPE_TTL_DAYS } from '../config/types';
 import { DedupeStoreError } from './errors';
 
 /**
@@ -53,8 +52,8 @@ export interface Dedupe {
 export interface DedupeOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** Days a completed record keeps later copies out. @default 7 */
-  readonly ttlDays?: number;
+  /** Days a completed record keeps later copies out (the config's dedupeTtlDays). */
+  readonly ttlDays: number;
 }
 
 /**
@@ -81,7 +80,7 @@ class DedupeKeyPersistenceLayer extends DynamoDBPersistenceLayer {
 /** Creates the dedupe over the table (attributes: `id`, `expiration`, `status`, `in_progress_expiration`, `data`). */
 export function createDedupe(options: DedupeOptions): Dedupe {
   const persistenceStore = new DedupeKeyPersistenceLayer({ tableName: options.tableName, awsSdkV3Client: options.client });
-  const expiresAfterSeconds = Math.round((options.ttlDays ?? DEFAULT_DEDUPE_TTL_DAYS) * 86_400);
+  const expiresAfterSeconds = Math.round(options.ttlDays * 86_400);
 
   return {
     async once<T>(dedupeKey: string, context: Context, work: () => Promise<T>): Promise<DedupeOutcome<T>> {

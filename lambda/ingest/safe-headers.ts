@@ -1,4 +1,4 @@
-import type { NamedSource } from '../config/types';
+import type { NamedSource } from '../config/schema';
 
 /**
  * The request headers that travel to processors, sealed with the body (never as message
@@ -26,10 +26,10 @@ export const SAFE_HEADERS: readonly string[] = [
 /** The safe subset of `headers`, names lower-cased; a `hmac` source's `idHeader` is kept too. */
 export function safeHeaders(headers: Readonly<Record<string, string | undefined>>, source?: NamedSource): Record<string, string> {
   const allowed = new Set(SAFE_HEADERS);
-  const idHeader = source?.hmac?.idHeader?.toLowerCase();
+  const idHeader = source?.provider === 'hmac' ? source.hmac.idHeader?.toLowerCase() : undefined;
   if (idHeader !== undefined) allowed.add(idHeader);
   // A token source may name any header for its token: that one is never kept.
-  if (source?.header !== undefined) allowed.delete(source.header.toLowerCase());
+  if (source?.provider === 'token' && source.header !== undefined) allowed.delete(source.header.toLowerCase());
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();

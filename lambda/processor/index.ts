@@ -2,7 +2,7 @@ import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/kms-ke
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { NamedSource } from '../config/types';
+import { sourceNameOf } from '../config/source-name';
 import { createEnvelope } from '../ingest/envelope';
 import { deletePayload, lazyS3Client, openMessage } from '../ingest/message';
 import { ENV, requiredEnv } from '../runtime/env';
@@ -16,7 +16,8 @@ import { handlers } from './routes';
  * so the data-key cache and the clients survive warm invocations.
  */
 
-const source = JSON.parse(requiredEnv(ENV.source)) as NamedSource;
+// The processor needs only its source's name, so it reads just that (and loads no schema).
+const source = { name: sourceNameOf(JSON.parse(requiredEnv(ENV.source))) };
 const bucket = requiredEnv(ENV.payloadBucket);
 // cacheClients: one KMS client per region for the process, as in the verifier.
 const keyring = new KmsKeyringNode({ generatorKeyId: requiredEnv(ENV.keyArn), clientProvider: cacheClients(getClient(KMS, {})) });

@@ -1,6 +1,6 @@
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
-import type { NamedSource, SourceSecrets } from '../config/types';
+import type { NamedSource, SourceSecrets } from '../config/schema';
 import { SecretsError } from '../ingest/errors';
 
 /** Loads a source's secret values; called per request, cached by the implementation. */

@@ -1,4 +1,4 @@
-import type { NamedSource } from '../config/types';
+import type { NamedSource, ProviderName } from '../config/schema';
 import { forgetDigests } from './hmac-digest';
 import { PROVIDER_STRATEGIES } from './registry';
 import type { Verification, VerifyContext, WebhookRequest } from './types';
@@ -31,4 +31,9 @@ export function verifyWebhook(request: WebhookRequest, context: VerifyContext): 
  */
 export function signatureHeaders(source: NamedSource): readonly string[] {
   return PROVIDER_STRATEGIES[source.provider]?.signatureHeaders(source) ?? [];
+}
+
+/** The signature headers a provider always uses, whatever the source (none for `hmac` and `token`, which are configured). */
+export function providerSignatureHeaders(provider: ProviderName): readonly string[] {
+  return PROVIDER_STRATEGIES[provider].signatureHeaders();
 }

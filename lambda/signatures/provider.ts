@@ -1,4 +1,4 @@
-import type { NamedSource } from '../config/types';
+import type { NamedSource } from '../config/schema';
 import type { SignedRequest, SignOptions, Verification, VerifyContext, WebhookRequest } from './types';
 
 /**
@@ -13,7 +13,7 @@ export interface ProviderStrategy {
    * edge can refuse a POST without them before a function runs. Empty when the credential is not
    * in a header (a token in the query string or the body).
    */
-  signatureHeaders(source: NamedSource): readonly string[];
+  signatureHeaders(source?: NamedSource): readonly string[];
   /** Verifies the exact bytes received. Must never throw, whatever the input. */
   verify(request: WebhookRequest, context: VerifyContext): Verification;
   /** Signs a request the way the provider does (tests, `npm run send`, benchmarks). */

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../config/types';
+import type { ProviderName } from '../config/schema';
 import type { ProviderStrategy } from './provider';
 import { github } from './providers/github';
 import { hmac } from './providers/hmac';

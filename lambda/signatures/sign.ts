@@ -1,4 +1,4 @@
-import type { NamedSource } from '../config/types';
+import type { NamedSource } from '../config/schema';
 import { PROVIDER_STRATEGIES } from './registry';
 import type { SignedRequest, SignOptions } from './types';
 

@@ -1,4 +1,4 @@
-import type { NamedSource, SourceSecrets } from '../config/types';
+import type { NamedSource, SourceSecrets } from '../config/schema';
 
 /** The request exactly as received: the bytes are what is verified, never a re-serialization. */
 export interface WebhookRequest {

@@ -1,4 +1,4 @@
-import { DEFAULT_TOLERANCE_SECONDS, type NamedSource } from '../config/types';
+import type { NamedSource } from '../config/schema';
 import type { RejectReason } from './types';
 
 /** Unix seconds, digits only: no sign, no spaces, no fraction, at most 12 digits (year 33658). */
@@ -20,6 +20,5 @@ export function timestampProblem(text: string | undefined, now: number, source: 
   if (text === undefined || text.length === 0) return 'missing_timestamp';
   const seconds = parseUnixSeconds(text.trim());
   if (seconds === undefined) return 'malformed_timestamp';
-  const tolerance = source.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  return Math.abs(Math.floor(now / 1000) - seconds) > tolerance ? 'timestamp_out_of_window' : undefined;
+  return Math.abs(Math.floor(now / 1000) - seconds) > source.toleranceSeconds ? 'timestamp_out_of_window' : undefined;
 }

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { DEFAULT_MAX_BODY_BYTES, type NamedSource } from '../config/types';
+import type { NamedSource } from '../config/schema';
 import { createDedupe } from '../ingest/dedupe-store';
 import { enqueue, type EnqueueDeps } from '../ingest/enqueue';
 import { safeHeaders } from '../ingest/safe-headers';
@@ -34,8 +34,8 @@ export interface VerifierDeps {
   readonly bucket: string;
   /** Seals bodies (KMS on AWS, local key locally). */
   readonly envelope: Envelope;
-  /** @default 7 */
-  readonly dedupeTtlDays?: number;
+  /** Days a dedupe record lives (the config's dedupeTtlDays). */
+  readonly dedupeTtlDays: number;
   /** Milliseconds since the epoch. @default Date.now */
   readonly clock?: () => number;
   readonly logger: IngestLogger;
@@ -58,14 +58,13 @@ const REFRESHABLE: ReadonlySet<string> = new Set(['bad_signature', 'bad_token', 
 export function createVerifierHandler(deps: VerifierDeps): VerifierHandler {
   const { source, logger, metrics } = deps;
   const clock = deps.clock ?? Date.now;
-  const maxBodyBytes = source.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const dedupe = createDedupe({ client: deps.dynamodb, tableName: deps.tableName, ttlDays: deps.dedupeTtlDays });
   const enqueueDeps: EnqueueDeps = { envelope: deps.envelope, sqs: deps.sqs, s3: deps.s3, queueUrl: deps.queueUrl, bucket: deps.bucket };
 
   async function handle(event: APIGatewayProxyEvent, context: Context, ids: Ids): Promise<VerifierOutcome> {
     const body = rawBody(event);
     // Before any secret or AWS call: an oversized body costs nothing downstream.
-    if (body.length > maxBodyBytes) return { kind: 'rejected', reason: 'payload_too_large' };
+    if (body.length > source.maxBodyBytes) return { kind: 'rejected', reason: 'payload_too_large' };
     const request = { method: event.httpMethod, url: requestUrl(event, source), headers: requestHeaders(event), body };
     let verification = verifyWebhook(request, { source, secrets: await deps.secrets(), now: clock() });
     if (verification.kind === 'rejected' && REFRESHABLE.has(verification.reason) && deps.secrets.refresh !== undefined) {

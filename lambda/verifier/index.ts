@@ -2,7 +2,7 @@ import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/kms-ke
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { NamedSource } from '../config/types';
+import { inlineSecretsOf, parseDedupeTtlDays, parseNamedSource } from '../config/schema';
 import { createEnvelope } from '../ingest/envelope';
 import { lazyS3Client } from '../ingest/message';
 import { ENV, requiredEnv } from '../runtime/env';
@@ -22,9 +22,8 @@ const CLIENT = { maxAttempts: 2, requestHandler: { connectionTimeout: 1000, requ
 
 /** Builds the verifier from the environment the stack sets (once per cold start). */
 export function verifierFromEnv(): VerifierHandler {
-  const source = JSON.parse(requiredEnv(ENV.source)) as NamedSource;
+  const source = parseNamedSource(JSON.parse(requiredEnv(ENV.source)));
   const keyArn = requiredEnv(ENV.keyArn);
-  const ttl = Number(process.env[ENV.dedupeTtlDays]);
   // cacheClients: one KMS client per region for the process (getClient alone builds one per call).
   const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: cacheClients(getClient(KMS, CLIENT)) });
   const logger = createLogger(source.name);
@@ -33,7 +32,7 @@ export function verifierFromEnv(): VerifierHandler {
     secrets:
       source.secretName !== undefined
         ? secretsManagerSecrets(source, { clientConfig: CLIENT })
-        : inlineSecrets({ secrets: source.secrets ?? [], verifyToken: source.verifyToken }),
+        : inlineSecrets(inlineSecretsOf(source)),
     dynamodb: new DynamoDBClient(CLIENT),
     sqs: new SQSClient(CLIENT),
     // Loaded on the first body over the SQS limit only: most processes never need it.
@@ -42,7 +41,7 @@ export function verifierFromEnv(): VerifierHandler {
     queueUrl: requiredEnv(ENV.queueUrl),
     bucket: requiredEnv(ENV.payloadBucket),
     envelope: createEnvelope(keyring),
-    dedupeTtlDays: Number.isFinite(ttl) && ttl > 0 ? ttl : undefined,
+    dedupeTtlDays: parseDedupeTtlDays(process.env[ENV.dedupeTtlDays]),
     logger,
     metrics: createMetrics(source.name),
   });

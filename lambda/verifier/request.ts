@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { NamedSource } from '../config/types';
+import type { NamedSource } from '../config/schema';
 import { header } from '../signatures/header-values';
 
 /** The raw body bytes exactly as received (API Gateway base64-encodes binary media types). */

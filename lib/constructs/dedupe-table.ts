@@ -8,8 +8,8 @@ import { acknowledge } from '../nag';
 export interface DedupeTableProps {
   /** Key that encrypts the table (customer managed). */
   readonly encryptionKey: kms.IKey;
-  /** Keep the table (and protect it from deletion) when the stack is deleted. @default true */
-  readonly retain?: boolean;
+  /** Keep the table (and protect it from deletion) when the stack is deleted (the config's retain). */
+  readonly retain: boolean;
 }
 
 /**
@@ -26,7 +26,7 @@ export class DedupeTable extends Construct {
 
   constructor(scope: Construct, id: string, props: DedupeTableProps) {
     super(scope, id);
-    const retain = props.retain ?? true;
+    const { retain } = props;
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: DedupeTable.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

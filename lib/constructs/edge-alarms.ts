@@ -7,24 +7,18 @@ import { RUNBOOK, type RunbookEntry, runbookLine } from '../runbook';
 import type { OnCallTopic } from './on-call-topic';
 import { REFUSE_SIGNED_RULE } from './webhook-firewall';
 
-export const EDGE_ALARM_DEFAULTS = {
-  api5xxCount: 5,
-  apiLatencyP99Ms: 2000,
-  wafBlockedCount: 500,
-} as const;
-
 /** Props of {@link EdgeAlarms}. */
 export interface EdgeAlarmsProps {
   readonly stage: apigateway.Stage;
   /** Name of the web ACL (its metrics' `WebACL` dimension). */
   readonly webAclName: string;
   readonly onCall: OnCallTopic;
-  /** 5XX answers per 5 minutes. @default 5 */
-  readonly api5xxCount?: number;
-  /** p99 latency over 5 minutes, ms. @default 2000 */
-  readonly apiLatencyP99Ms?: number;
-  /** Blocked requests per 5 minutes before the (non-paging) volume alarm turns red. @default 500 */
-  readonly wafBlockedCount?: number;
+  /** 5XX answers per 5 minutes (the config's alarms.api5xxCount; defaults in lambda/config/schema.ts). */
+  readonly api5xxCount: number;
+  /** p99 latency over 5 minutes, ms (the config's alarms.apiLatencyP99Ms). */
+  readonly apiLatencyP99Ms: number;
+  /** Blocked requests per 5 minutes (the config's alarms.wafBlockedCount). */
+  readonly wafBlockedCount: number;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -73,14 +67,14 @@ export class EdgeAlarms extends Construct {
     this.api5xx = alarm(
       'Api5xx',
       props.stage.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-      props.api5xxCount ?? EDGE_ALARM_DEFAULTS.api5xxCount,
+      props.api5xxCount,
       '5XX answers (events not accepted; providers retry)',
       RUNBOOK.api5xx,
     );
     this.apiLatencyP99 = alarm(
       'ApiLatencyP99',
       props.stage.metricLatency({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99) }),
-      props.apiLatencyP99Ms ?? EDGE_ALARM_DEFAULTS.apiLatencyP99Ms,
+      props.apiLatencyP99Ms,
       'p99 latency is high (providers time out and retry)',
       RUNBOOK.apiLatency,
     );
@@ -93,7 +87,7 @@ export class EdgeAlarms extends Construct {
     );
     this.wafBlocks = new cloudwatch.Alarm(this, 'WafBlocks', {
       metric: wafBlockedRequests(props.webAclName, this),
-      threshold: props.wafBlockedCount ?? EDGE_ALARM_DEFAULTS.wafBlockedCount,
+      threshold: props.wafBlockedCount,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -18,8 +18,8 @@ export interface EncryptedQueueProps {
   readonly encryptionKey: kms.IKey;
   /** How long a received message stays invisible; at least 6x the consumer's timeout. */
   readonly visibilityTimeout: Duration;
-  /** Receives before a message moves to the DLQ. @default 5 */
-  readonly maxReceiveCount?: number;
+  /** Receives before a message moves to the DLQ (the source's maxReceiveCount in config). */
+  readonly maxReceiveCount: number;
   /** What happens to both queues when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -53,7 +53,7 @@ export class EncryptedQueue extends Construct {
       ...common,
       retentionPeriod: WORK_QUEUE_RETENTION,
       visibilityTimeout: props.visibilityTimeout,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
   }
 }

@@ -22,10 +22,10 @@ export interface IngressRoute {
 export interface IngressApiProps extends EncryptedLogProps {
   /** Routes to add now; more with {@link IngressApi.addRoute}. @default none */
   readonly routes?: readonly IngressRoute[];
-  /** Stage steady-state requests per second. @default 100 */
-  readonly throttlingRateLimit?: number;
-  /** Stage burst. @default 200 */
-  readonly throttlingBurstLimit?: number;
+  /** Stage steady-state requests per second (the config's throttling.rateLimit; defaults in lambda/config/schema.ts). */
+  readonly throttlingRateLimit: number;
+  /** Stage burst (the config's throttling.burstLimit). */
+  readonly throttlingBurstLimit: number;
   /** @default 'v1' */
   readonly stageName?: string;
   /** Share of API requests X-Ray traces (no reservoir). @default 0.01 */
@@ -95,8 +95,8 @@ export class IngressApi extends Construct {
         dataTraceEnabled: false,
         metricsEnabled: true,
         tracingEnabled: true,
-        throttlingRateLimit: props.throttlingRateLimit ?? 100,
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+        throttlingRateLimit: props.throttlingRateLimit,
+        throttlingBurstLimit: props.throttlingBurstLimit,
       },
     });
     this.stage = this.api.deploymentStage;

@@ -7,13 +7,6 @@ import { METRICS } from '../../lambda/runtime/telemetry';
 import { RUNBOOK, type RunbookEntry } from '../runbook';
 import type { OnCallTopic } from './on-call-topic';
 
-/** Default thresholds, also documented in lambda/config/types.ts. */
-export const SOURCE_ALARM_DEFAULTS = {
-  signatureFailureThreshold: 20,
-  functionErrorCount: 1,
-  queueAgeSeconds: 300,
-} as const;
-
 /** Props of {@link SourceAlarms}. */
 export interface SourceAlarmsProps {
   readonly sourceName: string;
@@ -24,12 +17,12 @@ export interface SourceAlarmsProps {
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
   readonly onCall: OnCallTopic;
-  /** Signature failures per 5 minutes. @default 20 */
-  readonly signatureFailureThreshold?: number;
-  /** Verifier or processor errors per 5 minutes. @default 1 */
-  readonly functionErrorCount?: number;
-  /** Oldest message age on the work queue, seconds. @default 300 */
-  readonly queueAgeSeconds?: number;
+  /** Signature failures per 5 minutes (the source's signatureFailureThreshold; defaults in lambda/config/schema.ts). */
+  readonly signatureFailureThreshold: number;
+  /** Verifier or processor errors per 5 minutes (the config's alarms.functionErrorCount). */
+  readonly functionErrorCount: number;
+  /** Oldest message age on the work queue, seconds (the config's alarms.queueAgeSeconds). */
+  readonly queueAgeSeconds: number;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -46,7 +39,7 @@ export class SourceAlarms extends Construct {
   constructor(scope: Construct, id: string, props: SourceAlarmsProps) {
     super(scope, id);
     const name = props.sourceName;
-    const errorCount = props.functionErrorCount ?? SOURCE_ALARM_DEFAULTS.functionErrorCount;
+    const errorCount = props.functionErrorCount;
     const emf = (metricName: string): cloudwatch.Metric =>
       new cloudwatch.Metric({
         namespace: props.metricsNamespace,
@@ -68,7 +61,7 @@ export class SourceAlarms extends Construct {
     this.signatureFailures = alarm(
       'SignatureFailures',
       emf(METRICS.signatureFailures),
-      props.signatureFailureThreshold ?? SOURCE_ALARM_DEFAULTS.signatureFailureThreshold,
+      props.signatureFailureThreshold,
       'signature, token or timestamp failures spiked (wrong secret after a rotation, or someone probing)',
       RUNBOOK.signatureFailures,
     );
@@ -116,7 +109,7 @@ export class SourceAlarms extends Construct {
     this.oldestMessageAge = alarm(
       'OldestMessageAge',
       props.queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
-      props.queueAgeSeconds ?? SOURCE_ALARM_DEFAULTS.queueAgeSeconds,
+      props.queueAgeSeconds,
       'the oldest message on the work queue is getting old (processors are behind or failing)',
       RUNBOOK.queueAge,
     );

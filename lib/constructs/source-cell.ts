@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { NamedSource } from '../../lambda/config/types';
+import type { NamedSource } from '../../lambda/config/schema';
 import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
@@ -20,18 +20,12 @@ import { WebhookFunction } from './webhook-function';
 
 const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
 
-export const CELL_DEFAULTS = {
-  maxReceiveCount: 5,
-  batchSize: 10,
-  maxConcurrency: 5,
-  processorTimeoutSeconds: 30,
-  /** Visibility timeout = this x processor timeout (AWS's advice for Lambda consumers). */
-  visibilityTimeoutFactor: 6,
-} as const;
+/** Visibility timeout = this x processor timeout (AWS's advice for Lambda consumers). */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** Props of {@link SourceCell}. */
 export interface SourceCellProps {
-  /** The source, from a validated config (secretName, never secret values). */
+  /** The source, from a parsed config (defaults applied; secretName, never secret values). */
   readonly source: NamedSource;
   /** `Hookgate/<environment>`: POWERTOOLS_METRICS_NAMESPACE and the alarms' namespace. */
   readonly metricsNamespace: string;
@@ -39,7 +33,7 @@ export interface SourceCellProps {
   readonly dedupeTable: dynamodb.ITable;
   readonly payloadBucket: s3.IBucket;
   readonly onCall: OnCallTopic;
-  /** Days a dedupe record lives. */
+  /** Days a dedupe record lives (the config's dedupeTtlDays). */
   readonly dedupeTtlDays: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
@@ -49,10 +43,10 @@ export interface SourceCellProps {
   readonly vpc?: ec2.IVpc;
   /** Security groups of the functions in the VPC. @default one per function */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
-  /** Verifier or processor errors per 5 minutes before on-call hears. @default 1 */
-  readonly functionErrorCount?: number;
-  /** Oldest message age alarm, seconds. @default 300 */
-  readonly queueAgeSeconds?: number;
+  /** Verifier or processor errors per 5 minutes before on-call hears (the config's alarms.functionErrorCount). */
+  readonly functionErrorCount: number;
+  /** Oldest message age alarm, seconds (the config's alarms.queueAgeSeconds). */
+  readonly queueAgeSeconds: number;
   /** Verifier entry point. @default lambda/verifier/index.ts */
   readonly verifierEntry?: string;
   /** Processor entry point. @default lambda/processor/index.ts */
@@ -81,14 +75,14 @@ export class SourceCell extends Construct {
       throw new Error(`source ${source.name}: a deployed source needs secretName`);
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const processorTimeout = Duration.seconds(source.processorTimeoutSeconds ?? CELL_DEFAULTS.processorTimeoutSeconds);
+    const processorTimeout = Duration.seconds(source.processorTimeoutSeconds);
     const keyArn = props.encryptionKey.keyArn;
     const prefixArn = `${props.payloadBucket.bucketArn}/${source.name}/*`;
 
     this.queues = new EncryptedQueue(this, 'Queues', {
       encryptionKey: props.encryptionKey,
-      visibilityTimeout: Duration.seconds(processorTimeout.toSeconds() * CELL_DEFAULTS.visibilityTimeoutFactor),
-      maxReceiveCount: source.maxReceiveCount ?? CELL_DEFAULTS.maxReceiveCount,
+      visibilityTimeout: Duration.seconds(processorTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      maxReceiveCount: source.maxReceiveCount,
       removalPolicy,
     });
     this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', source.secretName);
@@ -184,8 +178,8 @@ export class SourceCell extends Construct {
       `SqsEventSource:${Names.nodeUniqueId(queue.node)}`,
       {
         eventSourceArn: queue.queueArn,
-        batchSize: source.batchSize ?? CELL_DEFAULTS.batchSize,
-        maxConcurrency: source.maxConcurrency ?? CELL_DEFAULTS.maxConcurrency,
+        batchSize: source.batchSize,
+        maxConcurrency: source.maxConcurrency,
         reportBatchItemFailures: true,
       },
     );
@@ -254,8 +248,11 @@ export function dedupeKeyPattern(sourceName: string): string {
 /** The source as the functions see it: every field except secret values. */
 export function publicSource(source: NamedSource): NamedSource {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose: secret values
-  const { secrets, verifyToken, ...rest } = source;
-  return rest;
+  const { secrets, ...rest } = source;
+  if (rest.provider !== 'meta') return rest;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose: a secret value
+  const { verifyToken, ...withoutToken } = rest;
+  return withoutToken;
 }
 
 function acknowledgeFunctionFindings(fn: WebhookFunction, inVpc: boolean, [dlq, concurrency]: readonly [string, string]): void {

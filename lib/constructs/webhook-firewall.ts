@@ -2,8 +2,9 @@ import { ArnFormat, Fn, Names, Stack } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { type NamedSource, PROVIDERS } from '../../lambda/config/types';
-import { signatureHeaders } from '../../lambda/signatures';
+import { DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW_SECONDS } from '../../lambda/config/schema';
+import { type NamedSource, PROVIDERS } from '../../lambda/config/schema';
+import { providerSignatureHeaders, signatureHeaders } from '../../lambda/signatures';
 import { VERIFY_TOKEN_PARAM } from '../../lambda/signatures/providers/meta';
 import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { WEBHOOKS_PATH } from './ingress-api';
@@ -14,7 +15,7 @@ import { WEBHOOKS_PATH } from './ingress-api';
  * SHA-1 `x-hub-signature`, which GitHub still sends beside the SHA-256 one.
  */
 export const SIGNATURE_HEADERS: readonly string[] = [
-  ...new Set(['authorization', 'x-hub-signature', ...PROVIDERS.flatMap((provider) => signatureHeaders({ name: 'any', provider })).map((h) => h.toLowerCase())]),
+  ...new Set(['authorization', 'x-hub-signature', ...PROVIDERS.flatMap((provider) => providerSignatureHeaders(provider)).map((h) => h.toLowerCase())]),
 ];
 
 /** What the edge knows of one source. */
@@ -35,7 +36,7 @@ export interface FirewallSource {
 
 /** The edge's view of a configured source: its provider's signature headers, query credentials and allow-list. */
 export function firewallSource(source: NamedSource): FirewallSource {
-  const query = [...(source.query === undefined ? [] : [source.query]), ...(source.provider === 'meta' ? [VERIFY_TOKEN_PARAM] : [])];
+  const query = [...(source.provider === 'token' && source.query !== undefined ? [source.query] : []), ...(source.provider === 'meta' ? [VERIFY_TOKEN_PARAM] : [])];
   return {
     sourceName: source.name,
     signatureHeaders: signatureHeaders(source),
@@ -49,9 +50,9 @@ export function firewallSource(source: NamedSource): FirewallSource {
 export interface WebhookFirewallProps extends EncryptedLogProps {
   /** ARN of the API Gateway stage to protect. */
   readonly stageArn: string;
-  /** Requests per client IP per window before it is refused. @default {@link DEFAULT_RATE_LIMIT} */
+  /** Requests per client IP per window before it is refused (the config's rateLimit.limit). @default {@link DEFAULT_RATE_LIMIT} */
   readonly rateLimit?: number;
-  /** Window of the rate limit, seconds. @default 300 */
+  /** Window of the rate limit, seconds (the config's rateLimit.windowSeconds). @default 300 */
   readonly rateLimitWindowSeconds?: 60 | 120 | 300 | 600;
   /** The sources behind the API. @default none */
   readonly sources?: readonly FirewallSource[];
@@ -62,15 +63,6 @@ export interface WebhookFirewallProps extends EncryptedLogProps {
   readonly maxCapacity?: number;
 }
 
-/**
- * Requests per client IP per 5 minutes before the edge refuses that IP: about 33 per second
- * averaged over the window. Providers deliver from a few addresses (Stripe publishes a dozen
- * webhook IPs; Twilio posts a status callback per status change of every message, so a reminder
- * campaign of a few thousand SMS sends several thousand callbacks within minutes from a handful
- * of IPs), and a refused delivery is at best retried later. Capacity is protected by the stage
- * throttling; this limit only stops one client from taking all of it.
- */
-export const DEFAULT_RATE_LIMIT = 10_000;
 
 /** Label of a request carrying a configured signature header or query credential. */
 export const SIGNED_LABEL = 'hookgate:signed';
@@ -315,7 +307,7 @@ export class WebhookFirewall extends Construct {
         statement: {
           rateBasedStatement: {
             limit: props.rateLimit ?? DEFAULT_RATE_LIMIT,
-            evaluationWindowSec: props.rateLimitWindowSeconds ?? 300,
+            evaluationWindowSec: props.rateLimitWindowSeconds ?? DEFAULT_RATE_WINDOW_SECONDS,
             aggregateKeyType: 'IP',
           },
         },

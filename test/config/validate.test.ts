@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { ConfigError, loadConfig, namedSources, validateConfig } from '../../lambda/config/validate';
+import { namedSources } from '../../lambda/config/schema';
+import { ConfigError, loadConfig, parseConfig } from '../../lib/config-file';
 
 const root = join(__dirname, '..', '..');
 
 function problemsOf(raw: unknown, environment = 'dev'): readonly string[] {
   try {
-    validateConfig(raw, environment);
+    parseConfig(raw, environment);
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
@@ -71,7 +72,7 @@ describe('config validation names the field', () => {
   it('collects every problem before throwing once, naming the environment', () => {
     const raw = { sources: { a: { provider: 'paypal' }, b: { provider: 'github', secrets: [''] } } };
 
-    expect(() => validateConfig(raw, 'staging')).toThrow(/config\/staging\.json is invalid/);
+    expect(() => parseConfig(raw, 'staging')).toThrow(/config\/staging\.json is invalid/);
     expect(problemsOf(raw).length).toBeGreaterThanOrEqual(3);
   });
 

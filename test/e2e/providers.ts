@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SourceConfig } from '../../lambda/config/types';
+import type { SourceConfigInput } from '../../lambda/config/schema';
 
 /**
  * The providers the end-to-end suite runs, as data: one row per provider. Every end-to-end test
@@ -10,7 +10,7 @@ export interface ProviderRow {
   /** Source name (URL path segment) and table label. */
   readonly name: string;
   /** The source as in a config file, with inline test secrets (the first one signs). */
-  readonly source: SourceConfig & { readonly secrets: readonly string[] };
+  readonly source: SourceConfigInput & { readonly secrets: readonly string[] };
   readonly contentType: string;
   /**
    * A new event: `seq` makes it unique, `marker` goes somewhere in the body (the log check looks

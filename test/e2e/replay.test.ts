@@ -1,5 +1,5 @@
-import type { NamedSource, SourceConfig } from '../../lambda/config/types';
-import { validateConfig } from '../../lambda/config/validate';
+import { namedSource, type SourceConfigInput } from '../../lambda/config/schema';
+import { parseConfig } from '../../lib/config-file';
 import type { EventHandler, WebhookEvent } from '../../lambda/processor/api';
 import { signRequest } from '../../lambda/signatures/sign';
 import { type LocalApp, startLocal } from '../../local/app';
@@ -15,7 +15,7 @@ import { jsonBody } from './providers';
 
 interface Row {
   readonly name: string;
-  readonly source: SourceConfig & { readonly secrets: readonly string[] };
+  readonly source: SourceConfigInput & { readonly secrets: readonly string[] };
   readonly idHeader: string;
   readonly typeHeader: string;
   readonly type: string;
@@ -46,7 +46,7 @@ async function post(source: string, headers: Record<string, string>, body: Buffe
 
 /** Headers the provider would send for `body` now, with its delivery id and type. */
 function signedHeaders(row: Row, body: Buffer, id: string, type: string): Record<string, string> {
-  const source: NamedSource = { ...row.source, name: row.name };
+  const source = namedSource({ ...row.source, name: row.name });
   const signed = signRequest(source, row.source.secrets[0] as string, body, { now: Date.now(), url: `${app.url}/webhooks/${row.name}`, eventId: id });
   return { ...signed.headers, [row.typeHeader]: type };
 }
@@ -72,7 +72,7 @@ const runs = new Map<string, RowRun>();
 beforeAll(async () => {
   const sources = Object.fromEntries([...ROWS.map((row) => [row.name, row.source]), ['stripe', STRIPE]]);
   app = await startLocal({
-    config: validateConfig({ sources }, 'test'),
+    config: parseConfig({ sources }, 'test'),
     port: 0,
     routes: { '*': { '*': record } },
     visibilityTimeoutSeconds: 1,
@@ -95,7 +95,7 @@ beforeAll(async () => {
     }),
   );
   const stripeBody = jsonBody({ id: 'evt_replay_1', object: 'event', type: 'charge.refunded' });
-  const stripeSigned = signRequest({ ...STRIPE, name: 'stripe' }, STRIPE.secrets[0], stripeBody, { now: Date.now(), url: `${app.url}/webhooks/stripe` });
+  const stripeSigned = signRequest(namedSource({ ...STRIPE, secrets: [...STRIPE.secrets], name: 'stripe' }), STRIPE.secrets[0], stripeBody, { now: Date.now(), url: `${app.url}/webhooks/stripe` });
   expect((await post('stripe', stripeSigned.headers, stripeBody)).outcome).toBe('accepted');
   await until(() => processed.length >= 2 * ROWS.length + 1);
   // One more visibility timeout: a second processing of anything would show by then.

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
-import { validateConfig } from '../../lambda/config/validate';
+import { parseConfig } from '../../lib/config-file';
 import { type LocalApp, startLocal } from '../../local/app';
 import { telemetry } from '../verifier/harness';
 
@@ -15,7 +15,7 @@ let app: LocalApp;
 
 beforeAll(async () => {
   app = await startLocal({
-    config: validateConfig({ sources: { twilio: { provider: 'twilio', secrets: [AUTH_TOKEN] } } }, 'test'),
+    config: parseConfig({ sources: { twilio: { provider: 'twilio', secrets: [AUTH_TOKEN] } } }, 'test'),
     port: 0,
     waitTimeSeconds: 1,
     logger: (source) => telemetry(source, { quiet: true }).logger,

@@ -26,13 +26,16 @@ afterAll(async () => {
   await dynamo.stop();
 });
 
+/** The dedupe TTL the tests configure (config: dedupeTtlDays). */
+const TTL_DAYS = 7;
+
 let n = 0;
 const freshKey = (): string => `orders:event-${(n += 1)}`;
 const record = async (key: string) => (await client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: key } }, ConsistentRead: true }))).Item;
 
 describe('dedupe on DynamoDB', () => {
   it('runs the work once and answers duplicate for the next copy', async () => {
-    const dedupe = createDedupe({ client, tableName: TABLE });
+    const dedupe = createDedupe({ client, tableName: TABLE, ttlDays: TTL_DAYS });
     const key = freshKey();
     let runs = 0;
 
@@ -44,8 +47,8 @@ describe('dedupe on DynamoDB', () => {
     expect(runs).toBe(1);
   });
 
-  it('stores the dedupe key itself as the partition key, completed, with a 7-day expiration by default', async () => {
-    const dedupe = createDedupe({ client, tableName: TABLE });
+  it('stores the dedupe key itself as the partition key, completed, with an expiration ttlDays ahead', async () => {
+    const dedupe = createDedupe({ client, tableName: TABLE, ttlDays: TTL_DAYS });
     const key = freshKey();
     const before = Math.floor(Date.now() / 1000);
 
@@ -53,12 +56,12 @@ describe('dedupe on DynamoDB', () => {
     const item = await record(key);
 
     expect(item?.status?.S).toBe('COMPLETED');
-    expect(Number(item?.expiration?.N)).toBeGreaterThanOrEqual(before + 7 * 86_400);
-    expect(Number(item?.expiration?.N)).toBeLessThan(before + 7 * 86_400 + 60);
+    expect(Number(item?.expiration?.N)).toBeGreaterThanOrEqual(before + TTL_DAYS * 86_400);
+    expect(Number(item?.expiration?.N)).toBeLessThan(before + TTL_DAYS * 86_400 + 60);
   });
 
   it('deletes the record when the work fails, so the retry runs', async () => {
-    const dedupe = createDedupe({ client, tableName: TABLE });
+    const dedupe = createDedupe({ client, tableName: TABLE, ttlDays: TTL_DAYS });
     const key = freshKey();
 
     await expect(dedupe.once(key, lambdaContext(), async () => Promise.reject(new QueueError()))).rejects.toBeInstanceOf(QueueError);
@@ -70,7 +73,7 @@ describe('dedupe on DynamoDB', () => {
   });
 
   it('answers in progress while another copy holds a live lease', async () => {
-    const dedupe = createDedupe({ client, tableName: TABLE });
+    const dedupe = createDedupe({ client, tableName: TABLE, ttlDays: TTL_DAYS });
     const key = freshKey();
     const hold = deferred();
     const started = deferred();
@@ -89,7 +92,7 @@ describe('dedupe on DynamoDB', () => {
   });
 
   it('always writes a lease, even when the invocation reports no remaining time', async () => {
-    const dedupe = createDedupe({ client, tableName: TABLE });
+    const dedupe = createDedupe({ client, tableName: TABLE, ttlDays: TTL_DAYS });
     const key = freshKey();
     let lease: string | undefined;
 
@@ -101,7 +104,7 @@ describe('dedupe on DynamoDB', () => {
   });
 
   it('treats an expired record as absent even though TTL has not deleted it yet', async () => {
-    const dedupe = createDedupe({ client, tableName: TABLE });
+    const dedupe = createDedupe({ client, tableName: TABLE, ttlDays: TTL_DAYS });
     const key = freshKey();
     const past = Math.floor(Date.now() / 1000) - 60;
     await client.send(new PutItemCommand({ TableName: TABLE, Item: { id: { S: key }, status: { S: 'COMPLETED' }, expiration: { N: String(past) }, data: { S: '"enqueued"' } } }));
@@ -112,7 +115,7 @@ describe('dedupe on DynamoDB', () => {
   });
 
   it('takes over an in-progress record whose lease has expired (the first copy crashed)', async () => {
-    const dedupe = createDedupe({ client, tableName: TABLE });
+    const dedupe = createDedupe({ client, tableName: TABLE, ttlDays: TTL_DAYS });
     const key = freshKey();
     const now = Date.now();
     await client.send(
@@ -129,7 +132,7 @@ describe('dedupe on DynamoDB', () => {
 
   it('reports an unreachable table as a DedupeStoreError without running the work', async () => {
     const down = new DynamoDBClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-    const dedupe = createDedupe({ client: down, tableName: TABLE });
+    const dedupe = createDedupe({ client: down, tableName: TABLE, ttlDays: TTL_DAYS });
     let ran = false;
 
     await expect(dedupe.once(freshKey(), lambdaContext(), async () => (ran = true))).rejects.toBeInstanceOf(DedupeStoreError);

@@ -1,4 +1,5 @@
 import { safeHeaders } from '../../lambda/ingest/safe-headers';
+import { testSource } from '../config/sources';
 
 describe('safe headers', () => {
   const sent = {
@@ -25,8 +26,8 @@ describe('safe headers', () => {
   });
 
   it('keeps an hmac source id header and never a token source own header', () => {
-    const hmac = safeHeaders(sent, { name: 'p', provider: 'hmac', hmac: { header: 'x-partner-signature', idHeader: 'X-Partner-Delivery' } });
-    const token = safeHeaders({ 'User-Agent': 'ua', 'content-type': 'a' }, { name: 'o', provider: 'token', header: 'User-Agent' });
+    const hmac = safeHeaders(sent, testSource({ name: 'p', provider: 'hmac', hmac: { header: 'x-partner-signature', idHeader: 'X-Partner-Delivery' } }));
+    const token = safeHeaders({ 'User-Agent': 'ua', 'content-type': 'a' }, testSource({ name: 'o', provider: 'token', header: 'User-Agent' }));
 
     expect(hmac['x-partner-delivery']).toBe('dlv_1');
     expect(token).toEqual({ 'content-type': 'a' });

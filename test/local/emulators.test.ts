@@ -2,11 +2,12 @@ import { DynamoDBClient, PutItemCommand, GetItemCommand } from '@aws-sdk/client-
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localClients, type LocalStack, startLocalStack } from '../../local/emulators';
+import { testSource } from '../config/sources';
 
 describe('local emulators', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ sources: [{ name: 'github', maxReceiveCount: 2 }], visibilityTimeoutSeconds: 1 });
+    stack = await startLocalStack({ sources: [testSource({ name: 'github', provider: 'github', maxReceiveCount: 2 })], visibilityTimeoutSeconds: 1 });
   });
   afterAll(() => stack.stop());
 

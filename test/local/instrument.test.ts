@@ -2,7 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { MiddlewareStack } from '@smithy/types';
-import { validateConfig } from '../../lambda/config/validate';
+import { parseConfig } from '../../lib/config-file';
+import { testSource } from '../config/sources';
 import { createLocalKms } from '../../local/kms';
 import { signRequest } from '../../lambda/signatures/sign';
 import { type LocalApp, type LocalClient, startLocal } from '../../local/app';
@@ -40,7 +41,7 @@ function record(client: LocalClient, side: 'verifier' | 'processor'): void {
 
 beforeAll(async () => {
   app = await startLocal({
-    config: validateConfig({ sources: { github: { provider: 'github', secrets: [SECRET] } } }, 'test'),
+    config: parseConfig({ sources: { github: { provider: 'github', secrets: [SECRET] } } }, 'test'),
     port: 0,
     waitTimeSeconds: 1,
     kms,
@@ -57,7 +58,7 @@ test('instrument sees the verifier and processor clients, and their calls go thr
   // Prepare
   const body = Buffer.from('{"action":"opened"}');
   const url = `${app.url}/webhooks/github`;
-  const signed = signRequest({ name: 'github', provider: 'github' }, SECRET, body, { now: Date.now(), url, eventId: 'instrument-1' });
+  const signed = signRequest(testSource({ name: 'github', provider: 'github' }), SECRET, body, { now: Date.now(), url, eventId: 'instrument-1' });
 
   // Act
   const res = await fetch(signed.url, { method: 'POST', headers: { 'content-type': 'application/json', ...signed.headers }, body });

@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { localClients, type LocalStack, startLocalStack } from '../../local/emulators';
+import { testSource } from '../config/sources';
 import { type Poller, startPoller, successes } from '../../local/poller';
 
 const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
@@ -24,7 +25,11 @@ describe('SQS poller', () => {
   let poller: Poller | undefined;
   beforeAll(async () => {
     stack = await startLocalStack({
-      sources: [{ name: 'batches', maxReceiveCount: 2 }, { name: 'poison', maxReceiveCount: 2 }, { name: 'thrower', maxReceiveCount: 5 }],
+      sources: [
+        testSource({ name: 'batches', provider: 'github', maxReceiveCount: 2 }),
+        testSource({ name: 'poison', provider: 'github', maxReceiveCount: 2 }),
+        testSource({ name: 'thrower', provider: 'github', maxReceiveCount: 5 }),
+      ],
       visibilityTimeoutSeconds: 1,
     });
     sqs = new SQSClient(localClients(stack.endpoints).sqs);
@@ -45,7 +50,7 @@ describe('SQS poller', () => {
     }
     const batches: SQSEvent[] = [];
 
-    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 5, waitTimeSeconds: 1, handler: async (event) => void batches.push(event) });
+    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 5, functionTimeoutMs: 30_000, waitTimeSeconds: 1, handler: async (event) => void batches.push(event) });
     await until(() => batches.flatMap((b) => b.Records).length >= 12);
     await poller.stop();
 
@@ -73,7 +78,7 @@ describe('SQS poller', () => {
       return { batchItemFailures: event.Records.filter((r) => r.body === 'bad').map((r) => ({ itemIdentifier: r.messageId })) };
     };
 
-    poller = await startPoller({ sqs, queueUrl, functionName: 'p', waitTimeSeconds: 1, handler });
+    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 10, functionTimeoutMs: 30_000, waitTimeSeconds: 1, handler });
     const moved: string[] = [];
     await until(async () => {
       const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, WaitTimeSeconds: 1 }));
@@ -100,7 +105,7 @@ describe('SQS poller', () => {
       if (calls === 1) throw new TypeError('crash');
     };
 
-    poller = await startPoller({ sqs, queueUrl, functionName: 'p', waitTimeSeconds: 1, handler, onError: (what, name) => errors.push(`${what}:${name}`) });
+    poller = await startPoller({ sqs, queueUrl, functionName: 'p', batchSize: 10, functionTimeoutMs: 30_000, waitTimeSeconds: 1, handler, onError: (what, name) => errors.push(`${what}:${name}`) });
     await until(() => calls >= 2);
     await poller.stop();
 

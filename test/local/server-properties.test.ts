@@ -1,11 +1,12 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import type { NamedSource, SourceSecrets } from '../../lambda/config/types';
+import type { NamedSource, SourceSecrets } from '../../lambda/config/schema';
 import { createEnvelope } from '../../lambda/ingest/envelope';
 import { type LocalStack, startLocalStack } from '../../local/emulators';
 import { createLocalKms, localKeyring } from '../../local/kms';
 import { type LocalServer, type ProxyHandler, startServer } from '../../local/server';
 import { createLocalVerifier } from '../../local/verifier';
+import { testSource } from '../config/sources';
 import { telemetry } from '../verifier/harness';
 
 /**
@@ -14,11 +15,11 @@ import { telemetry } from '../verifier/harness';
  */
 
 const SOURCES: readonly { readonly source: NamedSource; readonly secrets: SourceSecrets }[] = [
-  { source: { name: 'orders', provider: 'token', header: 'x-webhook-token' }, secrets: { secrets: ['tok-1'] } },
-  { source: { name: 'by-query', provider: 'token', query: 'token' }, secrets: { secrets: ['tok-2'] } },
-  { source: { name: 'twilio', provider: 'twilio' }, secrets: { secrets: ['auth-token'] } },
-  { source: { name: 'whatsapp', provider: 'meta' }, secrets: { secrets: ['app-secret'], verifyToken: 'vt' } },
-  { source: { name: 'svix', provider: 'standard' }, secrets: { secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] } },
+  { source: testSource({ name: 'orders', provider: 'token', header: 'x-webhook-token' }), secrets: { secrets: ['tok-1'] } },
+  { source: testSource({ name: 'by-query', provider: 'token', query: 'token' }), secrets: { secrets: ['tok-2'] } },
+  { source: testSource({ name: 'twilio', provider: 'twilio' }), secrets: { secrets: ['auth-token'] } },
+  { source: testSource({ name: 'whatsapp', provider: 'meta' }), secrets: { secrets: ['app-secret'], verifyToken: 'vt' } },
+  { source: testSource({ name: 'svix', provider: 'standard' }), secrets: { secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] } },
 ];
 
 let stack: LocalStack;
@@ -28,11 +29,11 @@ const serverErrors: string[] = [];
 const handlerErrors: string[] = [];
 
 beforeAll(async () => {
-  stack = await startLocalStack({ sources: SOURCES.map(({ source }) => ({ name: source.name })) });
+  stack = await startLocalStack({ sources: SOURCES.map(({ source }) => source) });
   const envelope = createEnvelope(localKeyring(createLocalKms()));
   const verifiers = new Map<string, ProxyHandler>();
   for (const { source, secrets } of SOURCES) {
-    const verifier = createLocalVerifier({ source, secrets, endpoints: stack.endpoints, resources: stack.resources, envelope, ...telemetry(source.name, { quiet: true }) });
+    const verifier = createLocalVerifier({ source, secrets, endpoints: stack.endpoints, resources: stack.resources, envelope, dedupeTtlDays: 7, ...telemetry(source.name, { quiet: true }) });
     closers.push(() => verifier.close());
     verifiers.set(source.name, verifier);
   }

@@ -11,6 +11,7 @@ import { localClients, type LocalStack, startLocalStack } from '../../local/emul
 import { createLocalKms, localKeyring } from '../../local/kms';
 import { type Poller, startPoller, toSqsRecord } from '../../local/poller';
 import { memoryLogger } from './fixtures';
+import { testSource } from '../config/sources';
 
 /**
  * The processor over the emulators, fed by the poller the way Lambda's event source mapping
@@ -34,7 +35,7 @@ const SOURCES = ['large', 'failing', 'poison', 'unreachable', 'undeletable'] as 
 type Source = (typeof SOURCES)[number];
 
 beforeAll(async () => {
-  stack = await startLocalStack({ sources: SOURCES.map((name) => ({ name, maxReceiveCount: 2 })), visibilityTimeoutSeconds: 1 });
+  stack = await startLocalStack({ sources: SOURCES.map((name) => testSource({ name, provider: 'token', header: 'x-token', maxReceiveCount: 2 })), visibilityTimeoutSeconds: 1 });
   const clients = localClients(stack.endpoints);
   sqs = new SQSClient(clients.sqs);
   s3 = new S3Client(clients.s3);
@@ -97,7 +98,7 @@ async function runProcessor(source: Source, handler: EventHandler, overrides: Pa
     metrics: { count: (name, value) => void (counts[name] = (counts[name] ?? 0) + value), flush: () => undefined },
     ...overrides,
   });
-  poller = await startPoller({ sqs, queueUrl, handler: processor, functionName: `p-${source}`, waitTimeSeconds: 1 });
+  poller = await startPoller({ sqs, queueUrl, handler: processor, functionName: `p-${source}`, batchSize: 10, functionTimeoutMs: 30_000, waitTimeSeconds: 1 });
   return { opens, counts };
 }
 

@@ -19,7 +19,7 @@ describe('processor entry point for AWS', () => {
   };
 
   it('builds its handler from the environment the stack sets', () => {
-    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe' });
+    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe', secretName: 'hookgate/dev/stripe' });
     process.env[ENV.payloadBucket] = 'bucket';
     process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
     process.env[ENV.deadLetterQueueUrl] = 'https://sqs.us-east-1.amazonaws.com/000000000000/hookgate-stripe-dlq';
@@ -46,7 +46,7 @@ describe('processor entry point for AWS', () => {
   });
 
   it('refuses to start without its key, naming the variable', () => {
-    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe' });
+    process.env[ENV.source] = JSON.stringify({ name: 'stripe', provider: 'stripe', secretName: 'hookgate/dev/stripe' });
     process.env[ENV.payloadBucket] = 'bucket';
     delete process.env[ENV.keyArn];
 
@@ -60,5 +60,14 @@ describe('processor entry point for AWS', () => {
     delete process.env[ENV.deadLetterQueueUrl];
 
     expect(load).toThrow(ENV.deadLetterQueueUrl);
+  });
+
+  it('refuses to start with a source that has no valid name', () => {
+    process.env[ENV.source] = JSON.stringify({ name: 'Not A Path Segment', provider: 'stripe', secretName: 'hookgate/dev/stripe' });
+    process.env[ENV.payloadBucket] = 'bucket';
+    process.env[ENV.keyArn] = 'arn:aws:kms:us-east-1:000000000000:key/00000000-0000-0000-0000-000000000000';
+    process.env[ENV.deadLetterQueueUrl] = 'https://sqs.us-east-1.amazonaws.com/000000000000/hookgate-stripe-dlq';
+
+    expect(load).toThrow(/the source has no valid name: the source name is its URL path segment/);
   });
 });

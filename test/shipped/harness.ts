@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NamedSource } from '../../lambda/config/types';
-import { namedSources, validateConfig } from '../../lambda/config/validate';
+import { type NamedSource, parseNamedSource } from '../../lambda/config/schema';
 import { type ApiRoute, apiRoutes, stageName } from './api';
 import { type CheckedCall, checkCall, type Policies, resourcePolicies, rolePolicy, violations } from './authorization';
 import type { CallEnvironment } from './calls';
@@ -85,14 +84,13 @@ function secretValue(source: NamedSource, secrets: readonly string[], verifyToke
   return JSON.stringify(verifyToken === undefined ? { secrets } : { secrets, verifyToken });
 }
 
-/** The function's HOOKGATE_SOURCE, read through the config validation (no cast of its JSON). */
+/** The function's HOOKGATE_SOURCE, read through the config schema as the verifier reads it (no cast of its JSON). */
 function parseSource(value: Json | undefined, where: string): NamedSource {
-  const parsed: unknown = JSON.parse(asString(value, where));
-  if (typeof parsed !== 'object' || parsed === null || !('name' in parsed) || typeof parsed.name !== 'string') throw new Error(`${where}: not a source`);
-  const { name, ...config } = parsed;
-  const [source] = namedSources(validateConfig({ sources: { [name]: config } }, 'shipped'));
-  if (source === undefined) throw new Error(`${where}: not a source`);
-  return source;
+  try {
+    return parseNamedSource(JSON.parse(asString(value, where)));
+  } catch (err) {
+    throw new Error(`${where}: not a source`, { cause: err });
+  }
 }
 
 /** The Lambda runtime's own variables for one function (those the bundles or the SDK read). */

@@ -1,6 +1,9 @@
-import type { NamedSource, SourceSecrets } from '../../lambda/config/types';
+import type { NamedSource, SourceConfigInput, SourceSecrets } from '../../lambda/config/schema';
 import { signRequest } from '../../lambda/signatures/sign';
+import { testSource } from '../config/sources';
 import type { VerifyContext, WebhookRequest } from '../../lambda/signatures/types';
+
+export { testSource };
 
 /** The injected clock of every verify test: 2026-01-01T00:00:00Z. */
 export const NOW = Date.UTC(2026, 0, 1);
@@ -71,7 +74,7 @@ export interface SchemeCase {
   readonly wrongSecretReason: string;
 }
 
-const source = (name: string, rest: Omit<NamedSource, 'name'>): NamedSource => ({ name, ...rest });
+const source = (name: string, rest: SourceConfigInput): NamedSource => testSource({ name, ...rest });
 
 const signatureCase = (
   label: string,

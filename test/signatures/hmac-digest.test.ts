@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import type { NamedSource } from '../../lambda/config/types';
 import { decodeSignature, hmacEquals } from '../../lambda/signatures/hmac-digest';
 import { timestampProblem } from '../../lambda/signatures/window';
-import { NOW, NOW_SECONDS } from './fixtures';
+import { NOW, NOW_SECONDS, testSource } from './fixtures';
 
 const digest = (secret: string, data: string) => crypto.createHmac('sha256', secret).update(data).digest();
 
@@ -67,7 +66,7 @@ describe('hmacEquals', () => {
 });
 
 describe('timestampProblem', () => {
-  const source: NamedSource = { name: 's', provider: 'slack' };
+  const source = testSource({ name: 's', provider: 'slack' });
 
   it.each([
     ['missing', undefined, 'missing_timestamp'],

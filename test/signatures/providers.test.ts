@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createHmac } from 'node:crypto';
-import type { NamedSource } from '../../lambda/config/types';
+import type { NamedSource } from '../../lambda/config/schema';
 import { verifyWebhook } from '../../lambda/signatures';
 import { bodyKey } from '../../lambda/signatures/dedupe-key';
 import { signRequest } from '../../lambda/signatures/sign';
 import type { Verification } from '../../lambda/signatures/types';
-import { context, NOW, NOW_SECONDS, request, signed, URL_OF, withHeader } from './fixtures';
+import { context, NOW, NOW_SECONDS, request, signed, testSource, URL_OF, withHeader } from './fixtures';
 
 const outcome = (v: Verification): string => (v.kind === 'rejected' ? v.reason : v.kind);
 const hex = (secret: string, data: string | Buffer): string => createHmac('sha256', secret).update(data).digest('hex');
 
 describe('Meta subscription handshake', () => {
-  const meta: NamedSource = { name: 'whatsapp', provider: 'meta' };
+  const meta = testSource({ name: 'whatsapp', provider: 'meta' });
   const ctx = context(meta, ['app-secret'], { verifyToken: 'the-verify-token' });
   const handshake = (query: string) => request(Buffer.alloc(0), {}, `${URL_OF('whatsapp')}?${query}`, 'GET');
 
@@ -81,7 +81,7 @@ describe('Meta subscription handshake', () => {
 });
 
 describe('Slack payloads', () => {
-  const slack: NamedSource = { name: 'slack', provider: 'slack' };
+  const slack = testSource({ name: 'slack', provider: 'slack' });
   const ctx = context(slack, ['slack-secret']);
 
   it('answers a signed url_verification with its challenge as text/plain', () => {
@@ -118,7 +118,7 @@ describe('Slack payloads', () => {
 });
 
 describe('Stripe header and body', () => {
-  const stripe: NamedSource = { name: 'stripe', provider: 'stripe' };
+  const stripe = testSource({ name: 'stripe', provider: 'stripe' });
   const ctx = context(stripe, ['whsec_s']);
   const body = Buffer.from('{"id":"evt_1"}');
   const sig = (t: string) => hex('whsec_s', `${t}.${body.toString()}`);
@@ -142,7 +142,7 @@ describe('Stripe header and body', () => {
 });
 
 describe('Zoho signature forms', () => {
-  const zoho: NamedSource = { name: 'zoho-crm', provider: 'zoho' };
+  const zoho = testSource({ name: 'zoho-crm', provider: 'zoho' });
   const ctx = context(zoho, ['zoho-key']);
   const body = Buffer.from('{"module":"Leads","ids":["1"]}');
 
@@ -160,7 +160,7 @@ describe('Zoho signature forms', () => {
 });
 
 describe('Standard Webhooks headers', () => {
-  const svix: NamedSource = { name: 'svix', provider: 'standard' };
+  const svix = testSource({ name: 'svix', provider: 'standard' });
   const ctx = context(svix, ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']);
   const body = Buffer.from('{"type":"user.created"}');
 
@@ -181,7 +181,7 @@ describe('Standard Webhooks headers', () => {
 });
 
 describe('Twilio form parameters', () => {
-  const twilio: NamedSource = { name: 'twilio', provider: 'twilio' };
+  const twilio = testSource({ name: 'twilio', provider: 'twilio' });
   const ctx = context(twilio, ['auth-token']);
 
   it('accepts the same parameters in another order: Twilio signs decoded, sorted parameters, not bytes', () => {
@@ -212,11 +212,11 @@ describe('Twilio form parameters', () => {
 });
 
 describe('generic hmac sources', () => {
-  const partner: NamedSource = {
+  const partner = testSource({
     name: 'partner',
     provider: 'hmac',
     hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-delivery' },
-  };
+  });
 
   it('signs "{timestamp}.{body}" by default when a timestamp header is set, and dedupes on idHeader (the window bounds its replay)', () => {
     const body = Buffer.from('{"a":1}');
@@ -225,21 +225,19 @@ describe('generic hmac sources', () => {
   });
 
   it('dedupes on the body hash when neither the id header nor a timestamp is signed, keeping the id for logs', () => {
-    const untimed: NamedSource = { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', idHeader: 'x-delivery' } };
-    // A timestamp header that the template leaves out is checked but not signed: no protection.
-    const unsignedTime: NamedSource = { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', idHeader: 'x-delivery', timestampHeader: 'x-ts', template: '{body}' } };
+    const untimed = testSource({ name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', idHeader: 'x-delivery' } });
     const body = Buffer.from('{"a":1}');
-    const headers = { 'x-sig': hex('p', body), 'x-ts': String(NOW_SECONDS) };
+    const headers = { 'x-sig': hex('p', body) };
 
     const first = verifyWebhook(request(body, { ...headers, 'x-delivery': 'd-1' }, URL_OF('partner')), context(untimed, ['p']));
-    const replayed = verifyWebhook(request(body, { ...headers, 'x-delivery': 'd-2' }, URL_OF('partner')), context(unsignedTime, ['p']));
+    const replayed = verifyWebhook(request(body, { ...headers, 'x-delivery': 'd-2' }, URL_OF('partner')), context(untimed, ['p']));
 
     expect(first).toEqual({ kind: 'accepted', dedupeKey: bodyKey('partner', body, 'p'), eventId: 'd-1', typeSigned: false });
     expect(replayed).toMatchObject({ dedupeKey: bodyKey('partner', body, 'p'), eventId: 'd-2' });
   });
 
   it('refuses a signature without the configured prefix', () => {
-    const prefixed: NamedSource = { name: 'p', provider: 'hmac', hmac: { header: 'x-sig', prefix: 'sha256=' } };
+    const prefixed = testSource({ name: 'p', provider: 'hmac', hmac: { header: 'x-sig', prefix: 'sha256=' } });
     const body = Buffer.from('x');
     expect(outcome(verifyWebhook(request(body, { 'x-sig': hex('p', body) }, URL_OF('p')), context(prefixed, ['p'])))).toBe('malformed_signature');
   });
@@ -247,8 +245,8 @@ describe('generic hmac sources', () => {
 
 describe('provider ids used for dedupe', () => {
   // A source whose id dedupes as is: the signed timestamp bounds a replay under another id.
-  const partner: NamedSource = { name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-delivery' } };
-  const github: NamedSource = { name: 'github', provider: 'github' };
+  const partner = testSource({ name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-delivery' } });
+  const github = testSource({ name: 'github', provider: 'github' });
   const body = Buffer.from('{}');
   const withDelivery = (id: string) => verifyWebhook(signed(partner, 's', body, NOW, id), context(partner, ['s']));
 
@@ -282,7 +280,7 @@ describe('ids and types the signature does not cover', () => {
     ['github', 'X-GitHub-Delivery', 'X-GitHub-Event', 'issues', 'repository_vulnerability_alert'],
     ['shopify', 'X-Shopify-Webhook-Id', 'X-Shopify-Topic', 'orders/create', 'customers/redact'],
   ] as const)('%s: a captured request re-sent under a new id dedupes with the original; under another type it is another event; both types unsigned', (provider, idHeader, typeHeader, type, other) => {
-    const source: NamedSource = { name: provider, provider };
+    const source = testSource({ name: provider, provider });
     const ctx = context(source, ['s']);
     const original = withHeader(signed(source, 's', body, NOW, 'delivery-1'), typeHeader, type);
     const replayed = withHeader(original, idHeader, 'delivery-2');
@@ -300,7 +298,7 @@ describe('ids and types the signature does not cover', () => {
   });
 
   it('twilio: the idempotency token is not signed, so a form dedupes on its body and the token is only logged', () => {
-    const twilio: NamedSource = { name: 'twilio', provider: 'twilio' };
+    const twilio = testSource({ name: 'twilio', provider: 'twilio' });
     const form = Buffer.from('MessageSid=SM1&Body=hi');
 
     const first = verifyWebhook(signed(twilio, 't', form, NOW, 'idem-1'), context(twilio, ['t']));
@@ -311,9 +309,9 @@ describe('ids and types the signature does not cover', () => {
   });
 
   it('stripe, slack and standard keep their signed ids as keys, and stripe and slack types are signed', () => {
-    const stripe: NamedSource = { name: 'stripe', provider: 'stripe' };
-    const slack: NamedSource = { name: 'slack', provider: 'slack' };
-    const svix: NamedSource = { name: 'svix', provider: 'standard' };
+    const stripe = testSource({ name: 'stripe', provider: 'stripe' });
+    const slack = testSource({ name: 'slack', provider: 'slack' });
+    const svix = testSource({ name: 'svix', provider: 'standard' });
     const svixSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
     const fromStripe = verifyWebhook(signed(stripe, 'whsec_s', Buffer.from('{"id":"evt_9","type":"charge.refunded"}')), context(stripe, ['whsec_s']));
@@ -328,7 +326,7 @@ describe('ids and types the signature does not cover', () => {
 
 describe('token signer', () => {
   it('puts a query token in the URL', () => {
-    const orders: NamedSource = { name: 'orders', provider: 'token', query: 'token' };
+    const orders = testSource({ name: 'orders', provider: 'token', query: 'token' });
     const out = signRequest(orders, 'tok', Buffer.from('{}'), { now: NOW, url: URL_OF('orders') });
     expect(out.url).toBe(`${URL_OF('orders')}?token=tok`);
     expect(outcome(verifyWebhook(request(Buffer.from('{}'), out.headers, out.url), context(orders, ['tok'])))).toBe('accepted');

@@ -3,11 +3,11 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { getExpectedBodyHash, getExpectedTwilioSignature, validateRequest, validateRequestWithBody } from 'twilio/lib/webhooks/webhooks';
-import type { NamedSource } from '../../lambda/config/types';
+import type { NamedSource } from '../../lambda/config/schema';
 import { verifyWebhook } from '../../lambda/signatures';
 import { bodyKey } from '../../lambda/signatures/dedupe-key';
 import { signRequest } from '../../lambda/signatures/sign';
-import { context, NOW, NOW_SECONDS, request } from './fixtures';
+import { context, NOW, NOW_SECONDS, request, testSource } from './fixtures';
 
 /**
  * Fixtures come from the providers' own SDKs (and from published examples), never from our
@@ -28,7 +28,7 @@ const payload = '{"id":"evt_123","type":"payment_intent.succeeded","object":"eve
 const body = Buffer.from(payload, 'utf8');
 
 describe('GitHub', () => {
-  const github: NamedSource = { name: 'github', provider: 'github' };
+  const github = testSource({ name: 'github', provider: 'github' });
 
   it("verifies GitHub's published example byte for byte", () => {
     // Prepare: docs.github.com "Validating webhook deliveries", test values
@@ -65,7 +65,7 @@ describe('Slack', () => {
     // `%2Fwebhook-collect`: copies that read `%2Fwebbot` do not hash to the published signature.
     const slackBody =
       'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
-    const slack: NamedSource = { name: 'slack', provider: 'slack' };
+    const slack = testSource({ name: 'slack', provider: 'slack' });
     const req = request(Buffer.from(slackBody), {
       'X-Slack-Request-Timestamp': '1531420618',
       'X-Slack-Signature': 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503',
@@ -78,7 +78,7 @@ describe('Slack', () => {
 });
 
 describe('Stripe', () => {
-  const stripe: NamedSource = { name: 'stripe', provider: 'stripe' };
+  const stripe = testSource({ name: 'stripe', provider: 'stripe' });
   const secret = 'whsec_test_secret';
 
   it('accepts what the stripe SDK signs, and dedupes on the event id from the body', () => {
@@ -110,7 +110,7 @@ describe('Stripe', () => {
 });
 
 describe('Twilio', () => {
-  const twilio: NamedSource = { name: 'twilio', provider: 'twilio' };
+  const twilio = testSource({ name: 'twilio', provider: 'twilio' });
   const token = '12345';
   const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
   const params = { CallSid: 'CA1234567890ABCDE', Caller: '+12349013030', Digits: '1234', From: '+12349013030', To: '+18005551212' };
@@ -176,7 +176,7 @@ describe('Twilio', () => {
 
 describe('Standard Webhooks', () => {
   const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-  const svix: NamedSource = { name: 'svix', provider: 'standard' };
+  const svix = testSource({ name: 'svix', provider: 'standard' });
 
   it('accepts what the standardwebhooks library signs, and dedupes on webhook-id', () => {
     const signature = new Webhook(secret).sign('msg_2KWPBgLlAfxdpx2AI54pPJ85f4W', new Date(NOW), payload);

@@ -1,5 +1,5 @@
 import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks';
-import type { NamedSource } from '../../lambda/config/types';
+import { testSource } from '../config/sources';
 import { verifyWebhook } from '../../lambda/signatures';
 import { candidateUrls, MAX_CANDIDATE_URLS, MAX_REORDERED_PARAMS } from '../../lambda/signatures/providers/twilio';
 import { context, request } from './fixtures';
@@ -10,7 +10,7 @@ import { context, request } from './fixtures';
  * rebuilt URL and a signature over the URL as configured, made by the twilio SDK.
  */
 
-const twilio: NamedSource = { name: 'twilio', provider: 'twilio' };
+const twilio = testSource({ name: 'twilio', provider: 'twilio' });
 const token = 'sdk-auth-token';
 const params = { CallSid: 'CA1', From: '+15550001111' };
 const body = Buffer.from(new URLSearchParams(params).toString());

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { EnvironmentConfig } from '../../lambda/config/types';
-import { loadConfig } from '../../lambda/config/validate';
+import type { EnvironmentConfig, EnvironmentConfigInput } from '../../lambda/config/schema';
+import { loadConfig } from '../../lib/config-file';
 import { addCompliancePacks, addHookgateStacks, newHookgateApp } from '../../lib/app';
 import { HookgateStack } from '../../lib/hookgate-stack';
 
@@ -58,7 +58,7 @@ export function synthShipped(options: SynthOptions = {}): { stacks: Record<strin
 }
 
 /** Builds a stack from an in-memory config (same app settings, no compliance packs). */
-export function synthConfig(environmentName: string, config: EnvironmentConfig, options: SynthOptions = {}): { stack: HookgateStack; template: Template } {
+export function synthConfig(environmentName: string, config: EnvironmentConfigInput, options: SynthOptions = {}): { stack: HookgateStack; template: Template } {
   const app = newHookgateApp({ context: appContext(options) });
   const stack = new HookgateStack(app, `hookgate-${environmentName}`, { environmentName, config });
   return { stack, template: Template.fromStack(stack) };

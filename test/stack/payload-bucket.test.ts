@@ -9,7 +9,7 @@ import { newHookgateApp } from '../../lib/app';
 function synth(props: Partial<PayloadBucketProps> = {}): { template: Template; dlqRetentionSeconds: number } {
   const stack = new Stack(newHookgateApp(), 'Bare');
   const encryptionKey = new kms.Key(stack, 'Key');
-  const queues = new EncryptedQueue(stack, 'Queues', { encryptionKey, visibilityTimeout: Duration.seconds(180) });
+  const queues = new EncryptedQueue(stack, 'Queues', { encryptionKey, visibilityTimeout: Duration.seconds(180), maxReceiveCount: 5 });
   new PayloadBucket(stack, 'Payloads', { encryptionKey, ...props });
   const template = Template.fromStack(stack);
   const dlq = template.toJSON().Resources[stack.getLogicalId(queues.deadLetterQueue.node.defaultChild as CfnElement)] as { Properties: { MessageRetentionPeriod: number } };

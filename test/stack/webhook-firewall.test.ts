@@ -3,12 +3,10 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { type NamedSource, PROVIDERS, type ProviderName } from '../../lambda/config/types';
-import { namedSources } from '../../lambda/config/validate';
+import { DEFAULT_RATE_LIMIT, type NamedSource, namedSource, namedSources, PROVIDERS, type ProviderName } from '../../lambda/config/schema';
 import { signatureHeaders } from '../../lambda/signatures';
 import { signRequest } from '../../lambda/signatures/sign';
 import {
-  DEFAULT_RATE_LIMIT,
   type FirewallSource,
   MANAGED_GROUPS,
   MANAGED_RULE_DECISIONS,
@@ -275,12 +273,12 @@ describe('the firewall construct', () => {
 });
 
 describe('provider signature headers', () => {
-  const sourceFor = (provider: ProviderName): NamedSource => ({
-    name: 'any',
-    provider,
-    ...(provider === 'hmac' ? { hmac: { header: 'X-Partner-Signature' } } : {}),
-    ...(provider === 'token' ? { header: 'X-Webhook-Token' } : {}),
-  });
+  const sourceFor = (provider: ProviderName): NamedSource =>
+    provider === 'hmac'
+      ? namedSource({ name: 'any', provider, secretName: 'hookgate/test/any', hmac: { header: 'X-Partner-Signature' } })
+      : provider === 'token'
+        ? namedSource({ name: 'any', provider, secretName: 'hookgate/test/any', header: 'X-Webhook-Token' })
+        : namedSource({ name: 'any', provider, secretName: 'hookgate/test/any' });
 
   it.each(PROVIDERS)('a genuine %s delivery carries one of the headers the edge requires', (provider) => {
     const source = sourceFor(provider);

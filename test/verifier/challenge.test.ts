@@ -7,6 +7,7 @@ import { createVerifierHandler } from '../../lambda/verifier/handler';
 import { toProxyEvent } from '../../local/apigateway';
 import { createLocalKms, localKeyring } from '../../local/kms';
 import { lambdaContext } from '../ingest/helpers';
+import { testSource } from '../config/sources';
 import { telemetry } from './harness';
 
 /** A handshake never reaches AWS: the clients point at a closed port and must stay unused. */
@@ -17,7 +18,8 @@ afterAll(() => {
 });
 
 const handler = createVerifierHandler({
-  source: { name: 'whatsapp', provider: 'meta' },
+  source: testSource({ name: 'whatsapp', provider: 'meta' }),
+  dedupeTtlDays: 7,
   secrets: inlineSecrets({ secrets: ['app-secret'], verifyToken: 'meatyhamhock' }),
   ...clients,
   tableName: 'unused',

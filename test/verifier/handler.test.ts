@@ -25,7 +25,7 @@ const make = (...args: Parameters<typeof harness>): Harness => {
 };
 
 beforeAll(async () => {
-  stack = await startLocalStack({ sources: SOURCES.map((name) => ({ name })) });
+  stack = await startLocalStack({ sources: SOURCES.map((name) => tokenSource(name)) });
 }, 30_000);
 afterAll(async () => {
   for (const h of open) h.close();
@@ -316,6 +316,7 @@ describe('verifier handler on the emulators', () => {
     const verifier = createLocalVerifier({
       source: tokenSource('localfactory'),
       secrets: { secrets: [TOKEN] },
+      dedupeTtlDays: 7,
       endpoints: stack.endpoints,
       resources: stack.resources,
       envelope: createEnvelope(localKeyring(kms)),

@@ -4,7 +4,8 @@ import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SQSClie
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, SQSRecord } from 'aws-lambda';
-import type { NamedSource } from '../../lambda/config/types';
+import type { NamedSource } from '../../lambda/config/schema';
+import { testSource } from '../config/sources';
 import { createEnvelope, type Envelope } from '../../lambda/ingest/envelope';
 import { createLocalKms, type LocalKms, localKeyring } from '../../local/kms';
 import { openMessage, type OpenedMessage } from '../../lambda/ingest/message';
@@ -17,8 +18,8 @@ export const TOKEN = 'tok-SECRET-123';
 export const TOKEN_HEADER = 'x-webhook-token';
 
 /** A `token` source (the provider this branch knows) with the test's token. */
-export function tokenSource(name: string, extra: Partial<NamedSource> = {}): NamedSource {
-  return { name, provider: 'token', header: TOKEN_HEADER, ...extra };
+export function tokenSource(name: string, extra: { readonly maxBodyBytes?: number } = {}): NamedSource {
+  return testSource({ name, provider: 'token', header: TOKEN_HEADER, ...extra });
 }
 
 /**
@@ -79,6 +80,7 @@ export function harness(
     queueUrl: queue.queueUrl,
     bucket: stack.resources.bucket,
     envelope,
+    dedupeTtlDays: 7,
     ...telemetry(source.name, { quiet: true }),
     ...overrides,
   };

@@ -3,6 +3,7 @@ import { SecretsError } from '../../lambda/ingest/errors';
 import { secretsManagerSecrets } from '../../lambda/runtime/secrets';
 import { handler, verifierFromEnv } from '../../lambda/verifier/index';
 import { ENV } from '../../lambda/runtime/env';
+import { testSource } from '../config/sources';
 import { lambdaContext } from '../ingest/helpers';
 import { apiEvent } from './harness';
 
@@ -24,7 +25,7 @@ function stubbedClient(answer: () => Promise<string>): { client: SecretsManagerC
 describe('secrets from Secrets Manager', () => {
   it('reads the named secret once and serves it from the cache within maxAge', async () => {
     const { client, calls } = stubbedClient(async () => '{"secrets":["new","old"]}');
-    const load = secretsManagerSecrets({ name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-cache' }, { client, maxAgeSeconds: 60 });
+    const load = secretsManagerSecrets(testSource({ name: 'orders', provider: 'token', header: 'x-token', secretName: 'hookgate/test/orders-cache' }), { client, maxAgeSeconds: 60 });
 
     const first = await load();
     const second = await load();
@@ -39,7 +40,7 @@ describe('secrets from Secrets Manager', () => {
     const { client, calls } = stubbedClient(async () => value);
     let now = 1_000_000;
     const load = secretsManagerSecrets(
-      { name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-rotate' },
+      testSource({ name: 'orders', provider: 'token', header: 'x-token', secretName: 'hookgate/test/orders-rotate' }),
       { client, refreshIntervalSeconds: 30, clock: () => now },
     );
 
@@ -60,7 +61,7 @@ describe('secrets from Secrets Manager', () => {
 
   it('reports an unavailable Secrets Manager as a SecretsError', async () => {
     const { client } = stubbedClient(async () => Promise.reject(Object.assign(new Error('down'), { name: 'InternalServiceError' })));
-    const load = secretsManagerSecrets({ name: 'orders', provider: 'token', secretName: 'hookgate/test/orders-down' }, { client });
+    const load = secretsManagerSecrets(testSource({ name: 'orders', provider: 'token', header: 'x-token', secretName: 'hookgate/test/orders-down' }), { client });
 
     await expect(load()).rejects.toBeInstanceOf(SecretsError);
   });

@@ -4,6 +4,7 @@ import { inlineSecrets } from '../../lambda/runtime/secrets';
 import { toProxyEvent } from '../../local/apigateway';
 import { type LocalStack, startLocalStack } from '../../local/emulators';
 import { lambdaContext } from '../ingest/helpers';
+import { testSource } from '../config/sources';
 import { harness, type Harness } from './harness';
 
 /**
@@ -18,13 +19,16 @@ const HOST = 'hooks.example.com';
 const params = { AccountSid: 'AC0123456789abcdef', Body: 'Hello', From: '+15550001111', To: '+15550002222' };
 const formBody = Buffer.from(new URLSearchParams(params).toString(), 'utf8');
 
+const TWILIO = testSource({ name: 'twilio', provider: 'twilio' });
+const PROXIED = testSource({ name: 'proxied', provider: 'twilio', publicUrl: `https://${HOST}/webhooks/twilio?ignored=1` });
+
 let stack: LocalStack;
 let h: Harness;
 let seq = 0;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ sources: [{ name: 'twilio' }, { name: 'proxied' }] });
-  h = harness(stack, { name: 'twilio', provider: 'twilio' }, { secrets: inlineSecrets({ secrets: ['older-token', AUTH_TOKEN] }) });
+  stack = await startLocalStack({ sources: [TWILIO, PROXIED] });
+  h = harness(stack, TWILIO, { secrets: inlineSecrets({ secrets: ['older-token', AUTH_TOKEN] }) });
 }, 30_000);
 afterAll(async () => {
   h.close();
@@ -90,7 +94,7 @@ describe('Twilio webhook URLs with a query string, through the verifier handler'
   });
 
   it('accepts a delivery for a publicUrl whose query differs from the request, signed over the request query', async () => {
-    const proxied = harness(stack, { name: 'proxied', provider: 'twilio', publicUrl: `https://${HOST}/webhooks/twilio?ignored=1` }, { secrets: inlineSecrets({ secrets: [AUTH_TOKEN] }) });
+    const proxied = harness(stack, PROXIED, { secrets: inlineSecrets({ secrets: [AUTH_TOKEN] }) });
     const signature = getExpectedTwilioSignature(AUTH_TOKEN, `https://${HOST}/webhooks/twilio?next=https://ehr.example.org/cb`, params);
     const event = toProxyEvent(
       { method: 'POST', url: '/webhooks/proxied?next=https://ehr.example.org/cb', rawHeaders: ['Host', 'internal.example:8443', 'X-Twilio-Signature', signature], body: formBody, sourceIp: '54.172.60.1', serverPort: 443 },

@@ -1,4 +1,4 @@
-import type { HmacOptions } from '../../config/types';
+import type { HmacOptions } from '../../config/schema';
 import { compileTemplate, checkHeaderHmac, type HeaderHmacScheme, signHeaderHmac } from '../header-hmac';
 import { header } from '../header-values';
 import { acceptedEvent, rejected } from '../verification';
@@ -7,17 +7,16 @@ import type { ProviderStrategy } from '../provider';
 // Sources are long-lived config objects: compile each one's scheme once.
 const schemes = new WeakMap<HmacOptions, HeaderHmacScheme>();
 
-/** The scheme described by a source's `hmac` options, with their documented defaults. */
+/** The scheme described by a source's `hmac` options (defaults applied by the config schema). */
 function schemeOf(options: HmacOptions): HeaderHmacScheme {
   let scheme = schemes.get(options);
   if (scheme === undefined) {
-    const defaultTemplate = options.timestampHeader === undefined ? '{body}' : '{timestamp}.{body}';
     scheme = {
       header: options.header,
-      algorithm: options.algorithm ?? 'sha256',
-      encoding: options.encoding ?? 'hex',
-      prefix: options.prefix ?? '',
-      template: compileTemplate(options.template ?? defaultTemplate),
+      algorithm: options.algorithm,
+      encoding: options.encoding,
+      prefix: options.prefix,
+      template: compileTemplate(options.template),
       ...(options.timestampHeader === undefined ? {} : { timestampHeader: options.timestampHeader }),
     };
     schemes.set(options, scheme);
@@ -28,11 +27,11 @@ function schemeOf(options: HmacOptions): HeaderHmacScheme {
 /** Any sender with a configurable header, algorithm, encoding, prefix, timestamp and template. */
 export const hmac: ProviderStrategy = {
   methods: ['POST'],
-  signatureHeaders: (source) => (source.hmac === undefined ? [] : [source.hmac.header]),
+  signatureHeaders: (source) => (source?.provider === 'hmac' ? [source.hmac.header] : []),
   verify(request, context) {
+    // The registry routes only hmac sources here; the schema gives each one its options.
+    if (context.source.provider !== 'hmac') return rejected('bad_signature');
     const options = context.source.hmac;
-    // Config validation requires the options; without them nothing can verify.
-    if (options === undefined) return rejected('bad_signature');
     const scheme = schemeOf(options);
     const problem = checkHeaderHmac(scheme, request, context);
     if (problem !== undefined) return rejected(problem);
@@ -42,7 +41,7 @@ export const hmac: ProviderStrategy = {
     return acceptedEvent(context, request.body, { id, signedTimestamp });
   },
   sign(source, secret, body, { now, url, eventId }) {
-    if (source.hmac === undefined) throw new Error(`source ${source.name} has no hmac options`);
+    if (source.provider !== 'hmac') throw new Error(`source ${source.name} is not an hmac source`);
     const headers = signHeaderHmac(schemeOf(source.hmac), secret, body, now);
     if (eventId !== undefined && source.hmac.idHeader !== undefined) headers[source.hmac.idHeader] = eventId;
     return { url, headers };

@@ -28,9 +28,11 @@ function tokenFromQuery(url: string, name: string): string | undefined {
 /** A static token in a header, a query parameter or a top-level JSON body field. */
 export const token: ProviderStrategy = {
   methods: ['POST'],
-  signatureHeaders: (source) => (source.header === undefined ? [] : [source.header]),
+  signatureHeaders: (source) => (source?.provider === 'token' && source.header !== undefined ? [source.header] : []),
   verify(request, context): Verification {
     const { source, secrets } = context;
+    // The registry routes only token sources here.
+    if (source.provider !== 'token') return { kind: 'rejected', reason: 'missing_token' };
     const presented =
       source.header !== undefined
         ? header(request.headers, source.header)
@@ -48,6 +50,7 @@ export const token: ProviderStrategy = {
   },
   /** A header or query token is added; a `bodyField` token must already be in the body (the caller's job). */
   sign(source, secret, _body, { url }) {
+    if (source.provider !== 'token') throw new Error(`source ${source.name} is not a token source`);
     if (source.header !== undefined) return { url, headers: { [source.header]: secret } };
     if (source.query !== undefined) return { url: withQueryParam(url, source.query, secret), headers: {} };
     return { url, headers: {} };
