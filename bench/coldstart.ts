@@ -5,12 +5,13 @@
  * start-up is most of both on a shared machine, so only the ratio is comparable across runs).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build, type Metafile } from 'esbuild';
 import { ENV } from '../lambda/runtime/env';
+import { median } from './stats';
 
 const ROOT = join(__dirname, '..');
 
@@ -100,11 +101,6 @@ async function bundle(entry: string, outdir: string, name: string, target: strin
   return { file, bytes: statSync(file).size, metafile: result.metafile };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
 function timeNode(args: readonly string[], env: NodeJS.ProcessEnv): number {
   const started = performance.now();
   const run = spawnSync(process.execPath, [...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -124,15 +120,13 @@ export async function benchColdStart(rounds = 15, target = 'node22'): Promise<Co
     const processor = await bundle('lambda/processor/index.ts', outdir, 'processor', target, 'external');
     // As the stack ships it today: a linked map (sourceMap: true) and NODE_OPTIONS=--enable-source-maps.
     const linked = await bundle('lambda/verifier/index.ts', outdir, 'verifier-linked', target, 'linked');
-    // Inside the repository, so that the external SDK resolves from node_modules as it would
-    // from the runtime's own copy on Lambda; removed below.
-    const extdir = mkdtempSync(join(__dirname, '.coldstart-'));
-    const verifierExt = await bundle('lambda/verifier/index.ts', extdir, 'verifier-ext', target, 'external', ['@aws-sdk/*']);
+    // The external SDK resolves through NODE_PATH (env below), as Lambda's runtime resolves its own copy.
+    const verifierExt = await bundle('lambda/verifier/index.ts', outdir, 'verifier-ext', target, 'external', ['@aws-sdk/*']);
     const processorExt = await bundle('lambda/processor/index.ts', outdir, 'processor-ext', target, 'external', ['@aws-sdk/*']);
     const probe = join(outdir, 'probe.cjs');
     writeFileSync(probe, NETWORK_PROBE);
 
-    const env = { PATH: process.env.PATH ?? '', ...LAMBDA_ENV };
+    const env = { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...LAMBDA_ENV };
     // The verifier builds its clients on the first invocation; calling verifierFromEnv() counts
     // that work as init too, which is where it lands on a cold start.
     const verifierInit = `require(${JSON.stringify(verifier.file)}).verifierFromEnv()`;
@@ -182,7 +176,6 @@ export async function benchColdStart(rounds = 15, target = 'node22'): Promise<Co
     };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
-    for (const dir of readdirSync(__dirname).filter((name) => name.startsWith('.coldstart-'))) rmSync(join(__dirname, dir), { recursive: true, force: true });
   }
 }
 
