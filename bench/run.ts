@@ -8,7 +8,8 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { benchColdStart } from './coldstart';
-import { costModel, headline, renderCost } from './cost';
+import { costModel, headline } from './cost';
+import { renderCost } from './cost-doc';
 import { benchE2e } from './e2e';
 import { outputPlan, parseBenchArgs, writeOutputs } from './output';
 import { figures, targets } from './report';
