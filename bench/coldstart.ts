@@ -28,6 +28,7 @@ import { BUNDLING, esbuildOptions, esbuildTarget, NODE_ENVIRONMENT, RUNTIME } fr
 import { type NamedSource, namedSource } from '../lambda/config/schema';
 import { ENV } from '../lambda/runtime/env';
 import { signRequest } from '../lambda/signatures/sign';
+import { median } from './stats';
 import { toProxyEvent } from '../local/apigateway';
 
 const ROOT = join(__dirname, '..');
@@ -274,10 +275,6 @@ function topModules(metafile: Metafile): { module: string; bytes: number }[] {
   return [...sizes.entries()].map(([module, bytes]) => ({ module, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, 6);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /**
  * @param rounds interleaved rounds; each spawns every variant of both functions once, in a rotated order

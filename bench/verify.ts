@@ -11,6 +11,7 @@ import { verifyWebhook } from '../lambda/signatures';
 import type { HashAlgorithm } from '../lambda/signatures/hmac-digest';
 import { signRequest } from '../lambda/signatures/sign';
 import type { VerifyContext, WebhookRequest } from '../lambda/signatures/types';
+import { median } from './stats';
 
 /** One measured case. Times are medians of per-call microseconds. */
 export interface Row {
@@ -74,11 +75,6 @@ const CASES: readonly Case[] = [
 
 const SIZES = [2 * 1024, 256 * 1024];
 const ROUNDS = 41;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /** Microseconds per call of `run`, over one batch. */
 function timeBatch(run: () => unknown, calls: number): number {
