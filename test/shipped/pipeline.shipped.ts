@@ -51,7 +51,7 @@ interface SourceRun {
 let world: World;
 const runs = new Map<string, SourceRun>();
 let large: { source: SourceUnderTest; reply: Reply; body: Buffer; enqueued: readonly Message[]; processed: Invocation<SQSBatchResponse> } | undefined;
-let tampered: { source: SourceUnderTest; good: SQSRecord; bad: SQSRecord; processed: Invocation<SQSBatchResponse> } | undefined;
+let tampered: { source: SourceUnderTest; good: SQSRecord; bad: SQSRecord; processed: Invocation<SQSBatchResponse>; deadLettered: readonly Message[] } | undefined;
 let outage: { source: SourceUnderTest; failed: Invocation<APIGatewayProxyResult>; reply: Reply; retried: Reply; enqueued: readonly Message[] } | undefined;
 let handshake: { source: SourceUnderTest; reply: Reply; challenge: string } | undefined;
 const allInvocations: Invocation<unknown>[] = [];
@@ -116,13 +116,18 @@ function largeJsonBody(s: SourceUnderTest, size: number): Buffer | undefined {
   return Buffer.from(`${head},"filler":"${PHI_MARKER}${'x'.repeat(Math.max(0, filler))}"}`, 'utf8');
 }
 
+/** A secret the source does not hold, in its provider's format (a Standard Webhooks key is base64). */
+function wrongSecret(s: SourceUnderTest): string {
+  return s.source.provider === 'standard' ? `whsec_${Buffer.from(`not-the-secret-${s.name}`.padEnd(24, '-')).toString('base64')}` : `not-the-secret-${s.name}`;
+}
+
 async function runSource(s: SourceUnderTest): Promise<void> {
   const first = providerEvent(s);
   const accepted = await invoke<APIGatewayProxyResult>(s.verifier, first.event);
   const enqueued = await drain(s.queue.url);
   const duplicate = reply(await invoke<APIGatewayProxyResult>(s.verifier, first.event));
   const enqueuedAfterDuplicate = await drain(s.queue.url);
-  const badSignature = await invoke<APIGatewayProxyResult>(s.verifier, providerEvent(s, { secret: `not-the-secret-${s.name}` }).event);
+  const badSignature = await invoke<APIGatewayProxyResult>(s.verifier, providerEvent(s, { secret: wrongSecret(s) }).event);
   const enqueuedAfterBadSignature = await drain(s.queue.url);
   runs.set(s.name, { accepted, acceptedReply: reply(accepted), body: first.body, enqueued, duplicate, enqueuedAfterDuplicate, badSignature, enqueuedAfterBadSignature });
 }
@@ -163,7 +168,7 @@ beforeAll(async () => {
       messageAttributes: { ...good.messageAttributes, dedupeKey: { dataType: 'String', stringValue: `${tamperSource.name}:someone-else`, stringListValues: [], binaryListValues: [] } },
     };
     const processed = await invoke<SQSBatchResponse>(tamperSource.processor, { Records: [good, bad] });
-    tampered = { source: tamperSource, good, bad, processed };
+    tampered = { source: tamperSource, good, bad, processed, deadLettered: await drain(tamperSource.deadLetterQueueUrl) };
   }
 
   // Meta's subscription handshake (GET) with the verify token from Secrets Manager.
@@ -286,8 +291,8 @@ describe(`the shipped bundles of ${ENVIRONMENT}, run as Lambda runs them against
       const errors = logged?.errors;
       expect(Array.isArray(errors) ? errors[0] : errors).toBe('QueueError');
       if (tampered !== undefined) {
-        const [opened] = logsWith(tampered.processed, 'message could not be opened');
-        expect(opened?.error).toBe('EnvelopeMismatchError');
+        const [moved] = logsWith(tampered.processed, 'message can never open; moved to the DLQ');
+        expect(moved?.error).toBe('EnvelopeMismatchError');
       }
     });
   });
@@ -316,11 +321,14 @@ describe(`the shipped bundles of ${ENVIRONMENT}, run as Lambda runs them against
       expect(logsWith(large.processed, 'webhook processed').map((l) => [l.dedupeKey, l.size])).toEqual([[large.reply.json.id, large.body.length]]);
     });
 
-    it('reports only the record whose attributes were changed as a batch item failure', () => {
+    it('moves the record whose attributes were changed to its DLQ at once, body and attributes as received', () => {
       if (tampered === undefined) throw new Error('no message to tamper with');
-      expect(tampered.processed.result).toEqual({ batchItemFailures: [{ itemIdentifier: tampered.bad.messageId }] });
-      const [opened] = logsWith(tampered.processed, 'message could not be opened');
-      expect({ messageId: opened?.messageId, code: opened?.code }).toEqual({ messageId: tampered.bad.messageId, code: 'envelope_mismatch' });
+      expect(tampered.processed.result).toEqual({ batchItemFailures: [] });
+      const [moved] = logsWith(tampered.processed, 'message can never open; moved to the DLQ');
+      expect({ messageId: moved?.messageId, code: moved?.code }).toEqual({ messageId: tampered.bad.messageId, code: 'envelope_mismatch' });
+      expect(tampered.deadLettered.map((m) => [m.Body, attribute(m, 'dedupeKey'), attribute(m, 'hookgateDeadLetterReason')])).toEqual([
+        [tampered.bad.body, `${tampered.source.name}:someone-else`, 'envelope_mismatch'],
+      ]);
     });
   });
 
