@@ -1,5 +1,5 @@
 /**
- * The load generator, run in its own process by bench/e2e.ts so that signing and autocannon's
+ * The load generator, run in its own process by bench/e2e/load-process.ts so that signing and autocannon's
  * own work do not share the event loop of the server under test (they still share the 2 cores:
  * an HTTP client costs CPU wherever it runs). Input: one JSON argument ({@link LoadSpec});
  * output: one JSON line ({@link LoadResult}) on stdout.

@@ -3,20 +3,13 @@ import { join } from 'node:path';
 import { type EnvironmentConfigInput, namedSources, parseNamedSource, type SourceConfigInput } from '../../lambda/config/schema';
 import { ConfigError, configJsonSchemaText, environmentsIn, loadConfig, parseConfig, SCHEMA_FILE } from '../../lib/config-file';
 import { publicSource } from '../../lib/constructs/source-cell';
+import { problemsOf as problemsFor } from './sources';
 import { loadLocalConfig, UsageError } from '../../local/cli';
 
 const CONFIG_DIR = join(__dirname, '..', '..', 'config');
 const SHIPPED = ['local', 'dev', 'prod'];
 
-function problemsOf(raw: unknown, environment = 'local'): readonly string[] {
-  try {
-    parseConfig(raw, environment);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problemsOf = (raw: unknown, environment = 'local'): readonly string[] => problemsFor(raw, environment);
 
 const withSource = (source: unknown): unknown => ({ sources: { a: source } });
 

@@ -1,18 +1,11 @@
 import { join } from 'node:path';
 import { namedSources } from '../../lambda/config/schema';
-import { ConfigError, loadConfig, parseConfig } from '../../lib/config-file';
+import { problemsOf as problemsFor } from './sources';
+import { loadConfig, parseConfig } from '../../lib/config-file';
 
 const root = join(__dirname, '..', '..');
 
-function problemsOf(raw: unknown, environment = 'dev'): readonly string[] {
-  try {
-    parseConfig(raw, environment);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problemsOf = (raw: unknown, environment = 'dev'): readonly string[] => problemsFor(raw, environment);
 
 describe('config files shipped with the project', () => {
   it.each(['local', 'dev', 'prod'])('config/%s.json is valid', (env) => {
