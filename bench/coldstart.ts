@@ -129,6 +129,7 @@ function lambdaEnvironment(endpoint: string, nodeOptions: string): NodeJS.Proces
     [ENV.table]: 'hookgate-dedupe',
     [ENV.queueUrl]: `${endpoint}/000000000000/hookgate-github`,
     [ENV.payloadBucket]: 'hookgate-payloads',
+    [ENV.deadLetterQueueUrl]: `${endpoint}/000000000000/hookgate-github-dlq`,
     [ENV.keyArn]: KEY_ARN,
     [ENV.dedupeTtlDays]: '7',
   };
