@@ -78,6 +78,10 @@ export class HookgateStack extends Stack {
       ...withKey,
       throttlingRateLimit: config.throttling.rateLimit,
       throttlingBurstLimit: config.throttling.burstLimit,
+      untracedRoutes: sources
+        .map(firewallSource)
+        .filter((s) => (s.credentialQueryArguments ?? []).length > 0)
+        .map((s) => ({ sourceName: s.sourceName, method: s.handshake === true ? 'GET' : '*' })),
     });
     this.firewall = new WebhookFirewall(this, 'Firewall', {
       ...withKey,

@@ -30,6 +30,19 @@ export interface IngressApiProps extends EncryptedLogProps {
   readonly stageName?: string;
   /** Share of API requests X-Ray traces (no reservoir). @default 0.01 */
   readonly traceSampleRate?: number;
+  /**
+   * Routes whose requests carry a credential in the query string (a `token` source's `query`,
+   * Meta's `hub.verify_token` on the handshake GET). X-Ray records a traced request's full URL,
+   * query included, so these are never traced. @default none
+   */
+  readonly untracedRoutes?: readonly UntracedRoute[];
+}
+
+/** A source's route that X-Ray must not trace. */
+export interface UntracedRoute {
+  readonly sourceName: string;
+  /** `GET` for Meta's handshake only; `*` when every request carries the credential. */
+  readonly method: 'GET' | '*';
 }
 
 /** The path prefix of every route: `/webhooks/{source}`. */
@@ -51,6 +64,8 @@ export class IngressApi extends Construct {
   public readonly executionLogGroup: logs.LogGroup;
   /** X-Ray sampling of this stage. */
   public readonly samplingRule: xray.CfnSamplingRule;
+  /** Rules that keep routes with a query credential out of traces. */
+  public readonly untracedRules: readonly xray.CfnSamplingRule[];
   /** `/webhooks`: every source's resource hangs under it. */
   public readonly webhooks: apigateway.Resource;
   /** Whether the resource policy already allows every client (added with the first allow-list). */
@@ -125,6 +140,27 @@ export class IngressApi extends Construct {
         version: 1,
       },
     });
+    // Rules with a lower priority number win: these trace nothing on their routes. X-Ray allows
+    // 25 sampling rules per account and region (a quota), so only routes with a query credential
+    // get one.
+    this.untracedRules = (props.untracedRoutes ?? []).map(
+      (route, i) =>
+        new xray.CfnSamplingRule(this, `Untraced-${route.sourceName}`, {
+          samplingRule: {
+            ruleName: Names.uniqueResourceName(this, { maxLength: 24 }) + `-u${i}`,
+            priority: 10 + i,
+            fixedRate: 0,
+            reservoirSize: 0,
+            serviceName: '*',
+            serviceType: 'AWS::ApiGateway::Stage',
+            host: '*',
+            httpMethod: route.method,
+            urlPath: `*/${WEBHOOKS_PATH}/${route.sourceName}*`,
+            resourceArn: Stack.of(this).formatArn({ service: 'apigateway', account: '', resource: '/restapis', resourceName: `${this.api.restApiId}/stages/${stageName}` }),
+            version: 1,
+          },
+        }),
+    );
 
     this.webhooks = this.api.root.addResource(WEBHOOKS_PATH);
     for (const route of props.routes ?? []) this.addRoute(route);

@@ -346,12 +346,28 @@ describe.each(ENVS)('%s: ingress', (env) => {
   });
 
   it('X-Ray samples 1 % of this stage\'s requests, with no reservoir that would trace every request of a quiet source', () => {
-    const rules = Object.values(resources(templates[env], 'AWS::XRay::SamplingRule'));
-    expect(rules).toHaveLength(1);
-    const rule = rules[0]?.Properties?.SamplingRule as Record<string, unknown>;
-    expect(rule).toMatchObject({ FixedRate: 0.01, ReservoirSize: 0, ServiceType: 'AWS::ApiGateway::Stage' });
+    const rules = Object.values(resources(templates[env], 'AWS::XRay::SamplingRule')).map((r) => r.Properties?.SamplingRule as Record<string, unknown>);
+    const sampled = rules.filter((r) => r.FixedRate !== 0);
+    expect(sampled).toHaveLength(1);
+    const rule = sampled[0] as Record<string, unknown>;
+    expect(rule).toMatchObject({ FixedRate: 0.01, ReservoirSize: 0, ServiceType: 'AWS::ApiGateway::Stage', URLPath: '*' });
     expect(JSON.stringify(rule.ResourceARN)).toContain(logicalId(stacks[env], stacks[env].ingress.api));
-    expect(String(rule.RuleName).length).toBeLessThanOrEqual(32);
+    for (const r of rules) expect(String(r.RuleName).length).toBeLessThanOrEqual(32);
+  });
+
+  it('X-Ray never traces a request whose query carries a credential (Meta\'s hub.verify_token, a query token), since traces record the full URL', () => {
+    const rules = Object.values(resources(templates[env], 'AWS::XRay::SamplingRule')).map((r) => r.Properties?.SamplingRule as Record<string, unknown>);
+    const base = rules.find((r) => r.URLPath === '*');
+    const untraced = rules.filter((r) => r.FixedRate === 0);
+    const expected = namedSources(shippedConfig(env)).flatMap((s) =>
+      s.provider === 'meta' ? [[`*/webhooks/${s.name}*`, 'GET']] : s.provider === 'token' && s.query !== undefined ? [[`*/webhooks/${s.name}*`, '*']] : [],
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    expect(untraced.map((r) => [r.URLPath, r.HTTPMethod]).sort()).toEqual(expected.sort());
+    for (const r of untraced) {
+      expect(r).toMatchObject({ ReservoirSize: 0, ServiceType: 'AWS::ApiGateway::Stage', ResourceARN: base?.ResourceARN });
+      expect(Number(r.Priority)).toBeLessThan(Number(base?.Priority));
+    }
   });
 });
 
