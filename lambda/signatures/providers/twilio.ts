@@ -252,6 +252,23 @@ export function signedUrl(requestUrl: string, publicUrl: string | undefined): st
 }
 
 /**
+ * Most form parameters decoded and sorted before the signature is checked. Twilio's callbacks
+ * carry a few dozen (an SMS with ten media items stays under 60); a body of thousands of tiny
+ * parameters would make an unsigned request cost hundreds of times an HMAC.
+ */
+export const MAX_FORM_PARAMS = 256;
+
+/** At most {@link MAX_FORM_PARAMS} parameters: counts the `&` separators without decoding anything. */
+export function withinFormParamLimit(body: Buffer): boolean {
+  let separators = 0;
+  for (let at = body.indexOf(0x26); at !== -1; at = body.indexOf(0x26, at + 1)) {
+    separators += 1;
+    if (separators >= MAX_FORM_PARAMS) return false;
+  }
+  return true;
+}
+
+/**
  * POST parameters as Twilio signs them: keys sorted, each key's distinct values sorted, every
  * key+value appended without separators (as `getExpectedTwilioSignature` in the twilio SDK).
  */
@@ -302,6 +319,8 @@ export const twilio: ProviderStrategy = {
     if (presented === undefined || presented.length === 0) return rejected('missing_signature');
     const url = signedUrl(request.url, source.publicUrl);
     const bodyHash = queryParams(url).get(BODY_HASH);
+    // Bounded work before the signature is known good: too many parameters to sort is refused.
+    if (bodyHash === null && !withinFormParamLimit(request.body)) return rejected('malformed_body');
     const params = bodyHash === null ? formParams(request.body) : '';
     const problem = checkSignature(url, params, presented, secrets.secrets);
     if (problem !== undefined) return rejected(problem);
