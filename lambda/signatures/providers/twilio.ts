@@ -269,7 +269,7 @@ export function withinFormParamLimit(body: Buffer): boolean {
   return true;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Values at least this long that need no decoding are hashed straight from the body's bytes. */
 const ZERO_COPY_BYTES = 1024;
