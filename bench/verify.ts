@@ -2,7 +2,9 @@
  * How much verification costs on top of the HMAC every scheme must compute anyway: for each
  * provider and two body sizes, `verifyWebhook` against a bare `createHmac(alg, key).update(body)
  * .digest()` over the same bytes, measured interleaved in the same run so that both see the same
- * machine state. Run alone with `npx tsx bench/verify.ts`.
+ * machine state. Then what refusing a forged request costs (well-formed headers signed with the
+ * wrong secret, a body of the source's maxBodyBytes): the work anyone can make the verifier do
+ * without knowing the secret. Run alone with `npx tsx bench/verify.ts`.
  */
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -10,11 +12,14 @@ import { type NamedSource, type NamedSourceInput, namedSource } from '../lambda/
 import { verifyWebhook } from '../lambda/signatures';
 import type { HashAlgorithm } from '../lambda/signatures/hmac-digest';
 import { signRequest } from '../lambda/signatures/sign';
+import { MAX_FORM_PARAMS } from '../lambda/signatures/providers/twilio';
 import type { VerifyContext, WebhookRequest } from '../lambda/signatures/types';
 import { median } from './stats';
 
 /** One measured case. Times are medians of per-call microseconds. */
 export interface Row {
+  /** `verify`: a signed request accepted; `reject`: a forged one of the source's maxBodyBytes refused. */
+  readonly kind: 'verify' | 'reject';
   readonly provider: string;
   readonly bytes: number;
   readonly verifyMicros: number;
@@ -55,6 +60,24 @@ function formBody(bytes: number): Buffer {
   return Buffer.from(`${head}${'x'.repeat(Math.max(0, bytes - head.length))}`, 'utf8');
 }
 
+/**
+ * The costliest form the Twilio verifier still decodes and sorts: {@link MAX_FORM_PARAMS}
+ * parameters filling `bytes`, every value percent-escaped (decoding is the slow part), names in
+ * reverse order (the sort has work to do).
+ */
+function widestFormBody(bytes: number): Buffer {
+  const valueChars = Math.max(0, Math.floor((bytes - MAX_FORM_PARAMS * 9) / MAX_FORM_PARAMS / 3));
+  const value = '%C3%A9'.repeat(Math.floor(valueChars / 2));
+  const pairs = Array.from({ length: MAX_FORM_PARAMS }, (_, i) => `p${String(MAX_FORM_PARAMS - i).padStart(4, '0')}=${value}`);
+  const body = pairs.join('&');
+  return Buffer.from(body.padEnd(bytes, 'x').slice(0, bytes), 'utf8');
+}
+
+/** A form of tiny parameters, `a=1&` repeated to `bytes`: refused by counting, never decoded. */
+function manyParamsFormBody(bytes: number): Buffer {
+  return Buffer.from('a=1&'.repeat(Math.ceil(bytes / 4)).slice(0, bytes), 'utf8');
+}
+
 const STANDARD_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 /** A source as a config gives it, defaults applied; the secret values travel in the verify context. */
@@ -73,6 +96,12 @@ const CASES: readonly Case[] = [
   { label: 'hmac (sha256, id header)', source: source({ name: 'partner', provider: 'hmac', hmac: { header: 'x-sig', timestampHeader: 'x-ts', idHeader: 'x-id' } }), secret: 'p', key: 'p', algorithm: 'sha256', body: jsonBody, eventId: 'd-1' },
 ];
 
+/** Rejection cases beyond one per CASES entry: the Twilio form bodies that cost most to refuse. */
+const REJECT_EXTRA: readonly Case[] = [
+  { label: 'twilio (form, 256 escaped params)', source: source({ name: 'twilio', provider: 'twilio' }), secret: 'token', key: 'token', algorithm: 'sha1', body: widestFormBody, note: 'the most parameters decoded and sorted before the signature check' },
+  { label: 'twilio (form, tiny params)', source: source({ name: 'twilio', provider: 'twilio' }), secret: 'token', key: 'token', algorithm: 'sha1', body: manyParamsFormBody, note: 'over 256 parameters: refused by counting separators' },
+];
+
 const SIZES = [2 * 1024, 256 * 1024];
 const ROUNDS = 41;
 
@@ -83,17 +112,24 @@ function timeBatch(run: () => unknown, calls: number): number {
   return ((performance.now() - start) * 1000) / calls;
 }
 
-function measure(benchCase: Case, bytes: number): Row {
+/** A Standard secret that is not the source's, so its signature is well-formed and wrong. */
+const FORGER_STANDARD_SECRET = `whsec_${Buffer.from('forger-key-of-twenty-four-b').toString('base64')}`;
+
+function measure(benchCase: Case, bytes: number, kind: Row['kind'] = 'verify'): Row {
   const now = Date.now();
   const body = benchCase.body(bytes);
-  const signed = signRequest(benchCase.source, benchCase.secret, body, {
+  // A forger knows everything but the secret: the request is signed with another one.
+  const signingSecret = kind === 'verify' ? benchCase.secret : benchCase.source.provider === 'standard' ? FORGER_STANDARD_SECRET : `${benchCase.secret}-forged`;
+  const signed = signRequest(benchCase.source, signingSecret, body, {
     now,
     url: `https://hooks.example.com/webhooks/${benchCase.source.name}`,
     ...(benchCase.eventId === undefined ? {} : { eventId: benchCase.eventId }),
   });
   const request: WebhookRequest = { method: 'POST', url: signed.url, headers: signed.headers, body };
   const context: VerifyContext = { source: benchCase.source, secrets: { secrets: [benchCase.secret] }, now };
-  if (verifyWebhook(request, context).kind !== 'accepted') throw new Error(`${benchCase.label}: the signed request does not verify`);
+  const outcome = verifyWebhook(request, context);
+  if (kind === 'verify' && outcome.kind !== 'accepted') throw new Error(`${benchCase.label}: the signed request does not verify`);
+  if (kind === 'reject' && outcome.kind !== 'rejected') throw new Error(`${benchCase.label}: the forged request is not refused`);
   const verify = () => verifyWebhook(request, context);
   const bare = () => createHmac(benchCase.algorithm, benchCase.key).update(body).digest();
   // About 10 ms per batch whatever the size, so that timer resolution does not matter.
@@ -116,18 +152,34 @@ function measure(benchCase: Case, bytes: number): Row {
   }
   const verifyMicros = median(verifyTimes);
   const hmacMicros = median(bareTimes);
+  const reason = outcome.kind === 'rejected' ? `refused ${outcome.reason}` : undefined;
+  const note = [reason, benchCase.note].filter((part) => part !== undefined).join('; ');
   return {
+    kind,
     provider: benchCase.label,
     bytes,
     verifyMicros,
     hmacMicros,
     // Paired per round: a load change on the machine moves both sides of a pair alike.
     ratio: median(verifyTimes.map((time, i) => time / (bareTimes[i] ?? Number.NaN))),
-    ...(benchCase.note === undefined ? {} : { note: benchCase.note }),
+    ...(note === '' ? {} : { note }),
   };
 }
 
-/** Measures every provider at 2 KB and 256 KB. */
+/**
+ * Refusing a forged request of the source's largest body (maxBodyBytes: 1 MiB by default, 64 KiB
+ * for Twilio) for every provider, against a bare HMAC over the same bytes.
+ */
+export async function benchReject(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const benchCase of [...CASES, ...REJECT_EXTRA]) {
+    rows.push(measure(benchCase, benchCase.source.maxBodyBytes, 'reject'));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return rows;
+}
+
+/** Measures every provider at 2 KB and 256 KB, then the refusals of forged maximum-size bodies. */
 export async function benchVerify(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const benchCase of CASES) {
@@ -137,12 +189,12 @@ export async function benchVerify(): Promise<Row[]> {
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
-  return rows;
+  return [...rows, ...(await benchReject())];
 }
 
 /** The rows as a Markdown table. */
 export function formatRows(rows: readonly Row[]): string {
-  const lines = ['| provider | body | verify (µs) | bare HMAC (µs) | ratio | note |', '| --- | ---: | ---: | ---: | ---: | --- |'];
+  const lines = [`| provider | body | ${rows[0]?.kind === 'reject' ? 'refuse' : 'verify'} (µs) | bare HMAC (µs) | ratio | note |`, '| --- | ---: | ---: | ---: | ---: | --- |'];
   for (const row of rows) {
     const size = row.bytes >= 1024 ? `${row.bytes / 1024} KB` : `${row.bytes} B`;
     lines.push(`| ${row.provider} | ${size} | ${row.verifyMicros.toFixed(1)} | ${row.hmacMicros.toFixed(1)} | ${row.ratio.toFixed(2)}x | ${row.note ?? ''} |`);
@@ -154,7 +206,8 @@ if (require.main === module) {
   const started = Date.now();
   benchVerify()
     .then((rows) => {
-      console.log(formatRows(rows));
+      console.log(formatRows(rows.filter((row) => row.kind === 'verify')));
+      console.log(`\n${formatRows(rows.filter((row) => row.kind === 'reject'))}`);
       console.log(`\nnode ${process.version}, ${ROUNDS} interleaved rounds per case, medians (ratio: median of paired rounds); ${((Date.now() - started) / 1000).toFixed(1)} s`);
     })
     .catch((err: unknown) => {

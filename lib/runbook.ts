@@ -4,6 +4,7 @@
  */
 export const RUNBOOK = {
   signatureFailures: 'docs/runbook.md#signature-failures',
+  secretConfiguration: 'docs/runbook.md#secret-configuration',
   verifierErrors: 'docs/runbook.md#verifier-errors',
   verifierThrottles: 'docs/runbook.md#verifier-throttles',
   processorErrors: 'docs/runbook.md#processor-errors',

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
+import { secretProblem } from './secret-rules';
 import { SOURCE_NAME, SOURCE_NAME_RULE, sourceNameOf } from './source-name';
 
 /**
@@ -37,7 +38,6 @@ export const DEFAULT_RATE_LIMIT = 10_000;
 /** Window of the per-IP rate limit, seconds. */
 export const DEFAULT_RATE_WINDOW_SECONDS = 300;
 
-const WHSEC = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -124,7 +124,43 @@ const hmacSchema = doc(
   ),
 );
 
-/** Fields every source has; `secret` checks one inline secret (provider standard wants whsec_). */
+/**
+ * Largest body a source may accept. API Gateway hands the verifier the body base64-encoded
+ * (binaryMediaTypes '*\/*') inside the invocation payload, which Lambda caps at 6 MB: 4/3 of the
+ * body plus the event's headers and context leave room for about 4.4 MiB of body. A larger
+ * maxBodyBytes would promise bodies that can never arrive.
+ */
+export const MAX_BODY_BYTES_LIMIT = Math.floor(4.4 * 1024 * 1024);
+
+/** Default body limit of most providers. */
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Default body limit of Twilio sources. Twilio posts small forms: an SMS body is at most 1600
+ * characters (under 15 KB form-encoded even when every character is multi-byte), and media, voice
+ * and status callbacks add a few dozen short parameters. 64 KiB leaves several times that margin
+ * while bounding the form decoding done before the signature is checked. Sources receiving
+ * larger callbacks (Voice Intelligence transcripts, up to 1 MB) raise maxBodyBytes.
+ */
+export const DEFAULT_TWILIO_MAX_BODY_BYTES = 64 * 1024;
+
+const maxBodyBytes = (byDefault: number) =>
+  doc(
+    'Largest accepted body in bytes.',
+    z._default(wholeNumber(1, MAX_BODY_BYTES_LIMIT, " (Lambda's 6 MB invocation payload holds about 4.4 MiB of body once API Gateway base64-encodes it)"), byDefault),
+  );
+
+/** One inline secret of `provider`, checked by the rules Secrets Manager values also pass (secret-rules.ts). */
+const secretOf = (provider: string) =>
+  z.string({ error: 'must be a non-empty string' }).check(
+    z.superRefine((secret, ctx) => {
+      const message = secretProblem(provider, secret);
+      // No input: issues never carry a secret value.
+      if (message !== undefined) ctx.addIssue({ code: 'custom', message, input: undefined });
+    }),
+  );
+
+/** Fields every source has; `secret` checks one inline secret (provider standard wants a base64 key). */
 function commonFields<S extends z.ZodMiniType<string, string>>(secret: S) {
   const secretList = 'must be a non-empty list of strings';
   return {
@@ -137,7 +173,7 @@ function commonFields<S extends z.ZodMiniType<string, string>>(secret: S) {
       z.optional(text()),
     ),
     toleranceSeconds: doc('Replay window for timestamped schemes, both directions, seconds.', z._default(wholeNumber(1, 86_400), 300)),
-    maxBodyBytes: doc('Largest accepted body in bytes.', z._default(wholeNumber(1, 10 * 1024 * 1024), 1024 * 1024)),
+    maxBodyBytes: maxBodyBytes(DEFAULT_MAX_BODY_BYTES),
     publicUrl: doc(
       'The URL the provider calls, for URL-signing providers (Twilio) behind a custom domain.',
       z.optional(z.string({ error: 'must be an absolute http(s) URL' }).check(z.refine(httpUrl, { error: 'must be an absolute http(s) URL' }))),
@@ -168,14 +204,12 @@ const secretsOrSecretName = z.superRefine<{ readonly secrets?: unknown; readonly
   { when: () => true },
 );
 
-const standardSecret = z.string({ error: 'must be a whsec_ prefixed base64 secret for provider standard' }).check(
-  z.regex(WHSEC, { error: 'must be a whsec_ prefixed base64 secret for provider standard' }),
-);
-
-const plain = commonFields(text());
+const plain = commonFields(secretOf('any'));
 
 const stripe = z.strictObject({ provider: z.literal('stripe'), ...plain }).check(secretsOrSecretName);
-const twilio = z.strictObject({ provider: z.literal('twilio'), ...plain }).check(secretsOrSecretName);
+const twilio = z
+  .strictObject({ provider: z.literal('twilio'), ...plain, maxBodyBytes: maxBodyBytes(DEFAULT_TWILIO_MAX_BODY_BYTES) })
+  .check(secretsOrSecretName);
 const meta = z
   .strictObject({
     provider: z.literal('meta'),
@@ -186,7 +220,7 @@ const meta = z
 const github = z.strictObject({ provider: z.literal('github'), ...plain }).check(secretsOrSecretName);
 const shopify = z.strictObject({ provider: z.literal('shopify'), ...plain }).check(secretsOrSecretName);
 const slack = z.strictObject({ provider: z.literal('slack'), ...plain }).check(secretsOrSecretName);
-const standard = z.strictObject({ provider: z.literal('standard'), ...commonFields(standardSecret) }).check(secretsOrSecretName);
+const standard = z.strictObject({ provider: z.literal('standard'), ...commonFields(secretOf('standard')) }).check(secretsOrSecretName);
 const zoho = z.strictObject({ provider: z.literal('zoho'), ...plain }).check(secretsOrSecretName);
 const hmac = z.strictObject({ provider: z.literal('hmac'), ...plain, hmac: hmacSchema }).check(secretsOrSecretName);
 const TOKEN_LOCATIONS = ['header', 'query', 'bodyField'] as const;

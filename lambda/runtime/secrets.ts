@@ -1,7 +1,8 @@
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import type { NamedSource, SourceSecrets } from '../config/schema';
-import { SecretsError } from '../ingest/errors';
+import { secretProblems } from '../config/secret-rules';
+import { IngestError, SecretsError } from '../ingest/errors';
 
 /** Loads a source's secret values; called per request, cached by the implementation. */
 export interface SecretsLoader {
@@ -38,6 +39,31 @@ export function parseSecretValue(value: string): SourceSecrets {
   }
   if (trimmed.length === 0) throw new SecretsError();
   return { secrets: [trimmed] };
+}
+
+/**
+ * The source's secret values break a rule of lambda/config/secret-rules.ts (a Standard key shorter
+ * than 16 bytes, an empty verify token...): a configuration error on-call must fix, never a
+ * silent 401. `problems` name the field and the rule, never the value.
+ */
+export class SecretConfigurationError extends IngestError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super('secret_configuration', 'the source secrets break the secret rules');
+    this.problems = problems;
+  }
+}
+
+/**
+ * The secrets when they pass the rules inline secrets pass at config time, else throws
+ * SecretConfigurationError. The verifier applies it to whatever its loader returns, so a weak
+ * value put in Secrets Manager is refused as loudly as one written in a config file.
+ */
+export function checkedSecrets(source: Pick<NamedSource, 'provider'>, secrets: SourceSecrets): SourceSecrets {
+  const problems = secretProblems(source.provider, secrets.secrets, secrets.verifyToken);
+  if (problems.length > 0) throw new SecretConfigurationError(problems);
+  return secrets;
 }
 
 /** Secrets held inline in a local config. */

@@ -18,6 +18,8 @@ export const METRICS = {
   signatureFailures: 'SignatureFailures',
   /** Count: 503 answers (DynamoDB, KMS, SQS or S3 failure). */
   downstreamFailures: 'DownstreamFailures',
+  /** Count: 503 answers because the source's secret values break the secret rules (on-call fixes the secret). */
+  secretConfigurationErrors: 'SecretConfigurationErrors',
   /** Milliseconds from request to answer in the verifier. */
   verifyLatency: 'VerifyLatency',
   /** Count: records a processor handled successfully. */

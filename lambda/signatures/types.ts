@@ -23,6 +23,7 @@ export type RejectReason =
   | 'missing_token'
   | 'bad_token'
   | 'bad_body_hash'
+  | 'malformed_body'
   | 'method_not_allowed'
   | 'bad_verify_token'
   | 'malformed_challenge';

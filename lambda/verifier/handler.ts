@@ -9,7 +9,7 @@ import { safeHeaders } from '../ingest/safe-headers';
 import type { Envelope } from '../ingest/envelope';
 import type { S3ClientSource } from '../ingest/message';
 import type { IngestLogger, IngestMetrics } from '../runtime/observability';
-import type { SecretsLoader } from '../runtime/secrets';
+import { checkedSecrets, SecretConfigurationError, type SecretsLoader } from '../runtime/secrets';
 import { METRICS } from '../runtime/telemetry';
 import { verifyWebhook } from '../signatures';
 import { errorNames } from '../runtime/error-names';
@@ -66,11 +66,12 @@ export function createVerifierHandler(deps: VerifierDeps): VerifierHandler {
     // Before any secret or AWS call: an oversized body costs nothing downstream.
     if (body.length > source.maxBodyBytes) return { kind: 'rejected', reason: 'payload_too_large' };
     const request = { method: event.httpMethod, url: requestUrl(event, source), headers: requestHeaders(event), body };
-    let verification = verifyWebhook(request, { source, secrets: await deps.secrets(), now: clock() });
+    // A weak or empty secret throws (503 + alarm): it must never quietly verify or refuse.
+    let verification = verifyWebhook(request, { source, secrets: checkedSecrets(source, await deps.secrets()), now: clock() });
     if (verification.kind === 'rejected' && REFRESHABLE.has(verification.reason) && deps.secrets.refresh !== undefined) {
       // Maybe the secret was rotated since it was cached: re-read once (rate-limited) and retry.
       const fresh = await deps.secrets.refresh().catch(() => undefined); // a failed re-read keeps the 401
-      if (fresh !== undefined) verification = verifyWebhook(request, { source, secrets: fresh, now: clock() });
+      if (fresh !== undefined) verification = verifyWebhook(request, { source, secrets: checkedSecrets(source, fresh), now: clock() });
     }
     if (verification.kind !== 'accepted') return verification;
     const { dedupeKey, eventId, eventType, typeSigned } = verification;
@@ -114,6 +115,12 @@ export function createVerifierHandler(deps: VerifierDeps): VerifierHandler {
         logger.info('webhook handshake', { ...fields, status: outcome.status });
         break;
       case 'unavailable':
+        if (err instanceof SecretConfigurationError) {
+          count(METRICS.secretConfigurationErrors);
+          // The rules broken name fields only (`secrets[0] must ...`), never a value.
+          logger.error('webhook not accepted: source secret misconfigured', { ...fields, source: source.name, reason: outcome.code, problems: err.problems });
+          break;
+        }
         count(METRICS.downstreamFailures);
         logger.error('webhook not accepted: downstream failure', { ...fields, reason: outcome.code, errors: errorNames(err) });
         break;

@@ -30,6 +30,7 @@ const FIVE_MINUTES = Duration.minutes(5);
 /** The alarms of one source, each wired to on-call and naming its runbook entry. */
 export class SourceAlarms extends Construct {
   public readonly signatureFailures: cloudwatch.Alarm;
+  public readonly secretConfiguration: cloudwatch.Alarm;
   public readonly verifierErrors: cloudwatch.Alarm;
   public readonly verifierThrottles: cloudwatch.Alarm;
   public readonly processorErrors: cloudwatch.Alarm;
@@ -64,6 +65,14 @@ export class SourceAlarms extends Construct {
       props.signatureFailureThreshold,
       'signature, token or timestamp failures spiked (wrong secret after a rotation, or someone probing)',
       RUNBOOK.signatureFailures,
+    );
+    // One is enough: every request of the source gets a 503 until the secret is fixed.
+    this.secretConfiguration = alarm(
+      'SecretConfigurationErrors',
+      emf(METRICS.secretConfigurationErrors),
+      1,
+      'the secret value in Secrets Manager breaks the secret rules (too short, not base64, empty); every request gets a 503 and the provider retries',
+      RUNBOOK.secretConfiguration,
     );
     this.verifierErrors = alarm(
       'VerifierErrors',
@@ -119,6 +128,7 @@ export class SourceAlarms extends Construct {
   get all(): readonly cloudwatch.Alarm[] {
     return [
       this.signatureFailures,
+      this.secretConfiguration,
       this.verifierErrors,
       this.verifierThrottles,
       this.processorErrors,

@@ -100,7 +100,7 @@ describe('problems', () => {
         "sources.Bad Name: the source name is its URL path segment: lowercase letters, digits and '-', at most 63",
         "sources.Bad Name.maxConcurrency must be a whole number from 2 to 1000 (Lambda's SQS limit)",
         'sources.Bad Name.secrets: deployed environments must not hold secret values; use secretName',
-        'sources.svix.secrets[0] must be a whsec_ prefixed base64 secret for provider standard',
+        'sources.svix.secrets[0] must be base64, optionally prefixed whsec_, for provider standard',
         'sources.svix: give either secrets or secretName, not both',
         'sources.svix.secrets: deployed environments must not hold secret values; use secretName',
         'sources.partner.hmac.extra is not a known field',
@@ -203,6 +203,11 @@ describe('what the functions read', () => {
   it('completes a minimal source with the schema defaults', () => {
     const source = parseNamedSource({ name: 'github', provider: 'github', secretName: 'hookgate/bench/github' });
     expect(source).toMatchObject({ name: 'github', toleranceSeconds: 300, maxBodyBytes: 1024 * 1024 });
+  });
+
+  it('gives a twilio source a 64 KiB body limit by default, which it may raise', () => {
+    expect(parseNamedSource({ name: 'sms', provider: 'twilio', secretName: 'hookgate/bench/sms' }).maxBodyBytes).toBe(64 * 1024);
+    expect(parseNamedSource({ name: 'sms', provider: 'twilio', secretName: 'hookgate/bench/sms', maxBodyBytes: 1_000_000 }).maxBodyBytes).toBe(1_000_000);
   });
 
   it.each<[string, unknown]>([

@@ -31,7 +31,15 @@ describe('config validation names the field', () => {
     ['empty secret list', { sources: { a: { provider: 'github', secrets: [] } } }, /sources\.a\.secrets must be a non-empty list/],
     ['no secret at all', { sources: { a: { provider: 'github' } } }, /sources\.a\.secrets must list at least one secret/],
     ['both secrets and secretName', { sources: { a: { provider: 'github', secrets: ['s'], secretName: 'n' } } }, /either secrets or secretName/],
-    ['standard secret not whsec_ base64', { sources: { a: { provider: 'standard', secrets: ['plain'] } } }, /sources\.a\.secrets\[0\] must be a whsec_/],
+    ['standard secret not base64', { sources: { a: { provider: 'standard', secrets: ['not base64!'] } } }, /^sources\.a\.secrets\[0\] must be base64, optionally prefixed whsec_/],
+    ['standard secret decoding to nothing (whsec_A)', { sources: { a: { provider: 'standard', secrets: ['whsec_A'] } } }, /^sources\.a\.secrets\[0\] must be base64/],
+    ['standard secret decoding to one byte (whsec_AB)', { sources: { a: { provider: 'standard', secrets: ['whsec_AB'] } } }, /^sources\.a\.secrets\[0\] must decode to at least 16 bytes/],
+    ['standard secret of 15 bytes', { sources: { a: { provider: 'standard', secrets: [`whsec_${Buffer.alloc(15, 7).toString('base64')}`] } } }, /^sources\.a\.secrets\[0\] must decode to at least 16 bytes/],
+    ['second standard secret weak', { sources: { a: { provider: 'standard', secrets: [`whsec_${Buffer.alloc(24, 7).toString('base64')}`, 'whsec_AB'] } } }, /^sources\.a\.secrets\[1\] must decode to at least 16 bytes/],
+    ['empty secret of another provider', { sources: { a: { provider: 'github', secrets: [''] } } }, /^sources\.a\.secrets\[0\] must be a non-empty string$/],
+    ['empty meta verifyToken', { sources: { a: { provider: 'meta', secrets: ['s'], verifyToken: '' } } }, /^sources\.a\.verifyToken must be a non-empty string$/],
+    ['maxBodyBytes API Gateway cannot deliver', { sources: { a: { provider: 'github', secrets: ['s'], maxBodyBytes: 5 * 1024 * 1024 } } }, /^sources\.a\.maxBodyBytes must be a whole number from 1 to 4613734 \(Lambda's 6 MB invocation payload holds about 4\.4 MiB/],
+    ['twilio maxBodyBytes API Gateway cannot deliver', { sources: { a: { provider: 'twilio', secrets: ['s'], maxBodyBytes: 5 * 1024 * 1024 } } }, /^sources\.a\.maxBodyBytes must be a whole number from 1 to 4613734/],
     ['token source without a location', { sources: { a: { provider: 'token', secrets: ['t'] } } }, /exactly one token location/],
     ['token source with two locations', { sources: { a: { provider: 'token', secrets: ['t'], header: 'x-t', query: 't' } } }, /exactly one token location/],
     ['token location on another provider', { sources: { a: { ...ok, header: 'x-t' } } }, /sources\.a\.header only applies to provider token/],
@@ -53,6 +61,24 @@ describe('config validation names the field', () => {
     ['unknown top-level field', { sources: { a: ok }, sorces: {} }, /sorces is not a known field/],
   ])('rejects %s', (_name, raw, expected) => {
     expect(problemsOf(raw)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  it.each([
+    ['a 16-byte key with whsec_', `whsec_${Buffer.alloc(16, 7).toString('base64')}`],
+    ['a bare 24-byte base64 key', Buffer.alloc(24, 7).toString('base64')],
+    ['an unpadded 32-character key', 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+  ])('accepts a standard source with %s', (_name, secret) => {
+    expect(problemsOf({ sources: { a: { provider: 'standard', secrets: [secret] } } }, 'local')).toEqual([]);
+  });
+
+  it('accepts a maxBodyBytes of exactly 4.4 MiB', () => {
+    expect(problemsOf({ sources: { a: { provider: 'github', secrets: ['s'], maxBodyBytes: 4613734 } } }, 'local')).toEqual([]);
+  });
+
+  it('never echoes a refused secret in a problem', () => {
+    const problems = problemsOf({ sources: { a: { provider: 'standard', secrets: ['whsec_AB', 'whsec_zz!'] } } }, 'local');
+    expect(problems).toHaveLength(2);
+    expect(problems.join('\n')).not.toMatch(/AB|zz!/);
   });
 
   it('rejects inline secrets in a deployed environment but accepts them locally', () => {

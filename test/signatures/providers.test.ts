@@ -203,6 +203,17 @@ describe('Twilio form parameters', () => {
     expect(outcome(verifyWebhook(req, ctx))).toBe('bad_signature');
   });
 
+  it('accepts a signed form of 256 parameters and refuses one of 257 as malformed_body, even correctly signed, before sorting', () => {
+    const form = (count: number): Buffer => Buffer.from(Array.from({ length: count }, (_, i) => `p${i}=${i}`).join('&'));
+    expect(outcome(verifyWebhook(signed(twilio, 'auth-token', form(256)), ctx))).toBe('accepted');
+    expect(outcome(verifyWebhook(signed(twilio, 'auth-token', form(257)), ctx))).toBe('malformed_body');
+  });
+
+  it('leaves a JSON body (signed by URL) free of the form parameter limit', () => {
+    const body = Buffer.from(JSON.stringify({ list: Array.from({ length: 400 }, (_, i) => `a&${i}`) }));
+    expect(outcome(verifyWebhook(signed(twilio, 'auth-token', body), ctx))).toBe('accepted');
+  });
+
   it('refuses a JSON-signed URL whose bodySHA256 is not a SHA-256', () => {
     const req = signed(twilio, 'auth-token', Buffer.from('{"a":1}'));
     const url = req.url.replace(/bodySHA256=[0-9a-f]+/, 'bodySHA256=zz');

@@ -547,6 +547,24 @@ describe.each(ENVS)('%s: alarms', (env) => {
     }
   });
 
+  it('each source pages on-call at the first secret configuration error, on the metric and dimensions the verifier emits', () => {
+    for (const source of namedSources(shippedConfig(env))) {
+      templates[env].hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: `${METRICS.namespacePrefix}/${env}`,
+        MetricName: 'SecretConfigurationErrors',
+        Dimensions: [
+          { Name: 'service', Value: METRICS.service },
+          { Name: 'source', Value: source.name },
+        ],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        AlarmActions: [topicRef()],
+        AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbook\\.md#secret-configuration$'),
+      });
+    }
+  });
+
   it('each source alarms on verifier errors and throttles, processor failures and message age', () => {
     const config = shippedConfig(env);
     for (const cell of stacks[env].cells) {

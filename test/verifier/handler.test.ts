@@ -9,11 +9,12 @@ import { createLocalVerifier } from '../../local/verifier';
 import { bodyKey } from '../../lambda/signatures/dedupe-key';
 import { type LocalStack, startLocalStack } from '../../local/emulators';
 import { deferred, lambdaContext } from '../ingest/helpers';
+import { testSource } from '../config/sources';
 import { apiEvent, captureOutput, failNext, harness, type Harness, telemetry, TOKEN, TOKEN_HEADER, tokenSource } from './harness';
 
 const SOURCES = [
   'accept', 'base64', 'dup', 'conc', 'expired', 'sqsfail', 'kmsfail', 'dynfail', 'crash', 'lease', 'large',
-  's3fail', 'limit', 'reject', 'telemetry', 'secretsfail', 'updatefail', 'kmsbudget', 'rotation', 'localfactory',
+  's3fail', 'limit', 'reject', 'telemetry', 'secretsfail', 'updatefail', 'kmsbudget', 'rotation', 'localfactory', 'weakkey', 'weaktoken',
 ];
 
 let stack: LocalStack;
@@ -290,6 +291,38 @@ describe('verifier handler on the emulators', () => {
     const response = await h.handler(apiEvent({ body: '{}' }), lambdaContext());
 
     expect(response.statusCode).toBe(503);
+  });
+
+  it('answers 503 to a Standard source whose loaded secret is too short, logging the rule broken and counting SecretConfigurationErrors, never the value', async () => {
+    const weak = 'whsec_AB'; // one zero byte: an HMAC key anyone can guess
+    const h = make(stack, testSource({ name: 'weakkey', provider: 'standard' }), { ...telemetry('weakkey'), secrets: async () => ({ secrets: [weak] }) });
+    const event = apiEvent({ body: '{}', headers: { 'webhook-id': 'msg_1', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,AAAA' } });
+
+    const { result: response, lines } = await captureOutput(() => h.handler(event, lambdaContext()));
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const errors = records.filter((r) => r._aws === undefined && r.level === 'ERROR');
+    const metricNames = records.flatMap((r) =>
+      r._aws === undefined ? [] : (r._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name)),
+    );
+
+    expect(response.statusCode).toBe(503);
+    expect(json(response.body)).toEqual({ error: 'unavailable' });
+    expect(errors).toEqual([
+      expect.objectContaining({ message: 'webhook not accepted: source secret misconfigured', source: 'weakkey', problems: [expect.stringMatching(/^secrets\[0\] must decode to at least 16 bytes/)] }),
+    ]);
+    expect(metricNames).toContain('SecretConfigurationErrors');
+    expect(metricNames).not.toContain('SignatureFailures');
+    expect(lines.join('\n')).not.toContain(weak);
+    expect((await h.drain()).messages).toEqual([]);
+  });
+
+  it('answers 503, not the challenge, to a Meta handshake when the loaded verify token is empty', async () => {
+    const h = make(stack, testSource({ name: 'weaktoken', provider: 'meta' }), { secrets: async () => ({ secrets: ['app-secret'], verifyToken: '' }) });
+
+    const response = await h.handler(apiEvent({ method: 'GET', path: '/webhooks/weaktoken?hub.mode=subscribe&hub.verify_token=&hub.challenge=4242' }), lambdaContext());
+
+    expect(response.statusCode).toBe(503);
+    expect(response.body).not.toContain('4242');
   });
 
   it('accepts a token signed with a secret rotated since it was cached, by re-reading the secrets once', async () => {
