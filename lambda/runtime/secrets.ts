@@ -61,10 +61,16 @@ export class SecretConfigurationError extends IngestError {
  * value put in Secrets Manager is refused as loudly as one written in a config file.
  */
 export function checkedSecrets(source: Pick<NamedSource, 'provider'>, secrets: SourceSecrets): SourceSecrets {
+  // Loaders hand back the same object while the value is unchanged: check each value once, not per request.
+  if (passed.get(secrets) === source.provider) return secrets;
   const problems = secretProblems(source.provider, secrets.secrets, secrets.verifyToken);
   if (problems.length > 0) throw new SecretConfigurationError(problems);
+  passed.set(secrets, source.provider);
   return secrets;
 }
+
+/** Secret values that passed the rules, with the provider they passed for. */
+const passed = new WeakMap<SourceSecrets, string>();
 
 /** Secrets held inline in a local config. */
 export function inlineSecrets(secrets: SourceSecrets): SecretsLoader {
@@ -109,6 +115,8 @@ export function secretsManagerSecrets(
   const interval = (options.refreshIntervalSeconds ?? 30) * 1000;
   const clock = options.clock ?? Date.now;
   let lastForced = Number.NEGATIVE_INFINITY;
+  // The last value read and its parse: one object per distinct value, so callers can check it once.
+  let last: { readonly raw: string; readonly parsed: SourceSecrets } | undefined;
   const read = async (forceFetch: boolean): Promise<SourceSecrets> => {
     let value: string | Uint8Array | undefined;
     try {
@@ -117,7 +125,9 @@ export function secretsManagerSecrets(
       throw new SecretsError({ cause: err });
     }
     if (value === undefined) throw new SecretsError();
-    return parseSecretValue(typeof value === 'string' ? value : Buffer.from(value).toString('utf8'));
+    const raw = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+    if (last?.raw !== raw) last = { raw, parsed: parseSecretValue(raw) };
+    return last.parsed;
   };
   return Object.assign(() => read(false), {
     async refresh(): Promise<SourceSecrets | undefined> {

@@ -1,6 +1,6 @@
 import { SecretsManagerClient, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { SecretsError } from '../../lambda/ingest/errors';
-import { secretsManagerSecrets } from '../../lambda/runtime/secrets';
+import { checkedSecrets, SecretConfigurationError, secretsManagerSecrets } from '../../lambda/runtime/secrets';
 import { handler, verifierFromEnv } from '../../lambda/verifier/index';
 import { ENV } from '../../lambda/runtime/env';
 import { testSource } from '../config/sources';
@@ -33,6 +33,21 @@ describe('secrets from Secrets Manager', () => {
     expect(first).toEqual({ secrets: ['new', 'old'] });
     expect(second).toEqual(first);
     expect(calls()).toBe(1);
+  });
+
+  it('hands back one object per distinct value, so the verifier parses and checks a value once, not per request', async () => {
+    let value = '{"secrets":["old"]}';
+    const { client } = stubbedClient(async () => value);
+    const load = secretsManagerSecrets(testSource({ name: 'orders', provider: 'token', header: 'x-token', secretName: 'hookgate/test/orders-same' }), { client, maxAgeSeconds: 0 });
+
+    const first = await load();
+    const again = await load();
+    value = '{"secrets":["new","old"]}';
+    const rotated = await load();
+
+    expect(again).toBe(first);
+    expect(rotated).not.toBe(first);
+    expect(rotated).toEqual({ secrets: ['new', 'old'] });
   });
 
   it('re-reads a rotated secret on refresh, at most once per interval', async () => {
@@ -97,5 +112,18 @@ describe('the AWS wiring', () => {
     } finally {
       process.env = saved;
     }
+  });
+});
+
+describe('checked secrets', () => {
+  it('checks each value against the rules of the provider it is used for, remembering only a pass', () => {
+    const weak = { secrets: ['whsec_AB'] };
+    const strong = { secrets: [`whsec_${Buffer.alloc(24, 7).toString('base64')}`] };
+
+    expect(() => checkedSecrets({ provider: 'standard' }, weak)).toThrow(SecretConfigurationError);
+    expect(() => checkedSecrets({ provider: 'standard' }, weak)).toThrow(SecretConfigurationError);
+    expect(checkedSecrets({ provider: 'github' }, weak)).toBe(weak);
+    expect(() => checkedSecrets({ provider: 'standard' }, weak)).toThrow(SecretConfigurationError);
+    expect(checkedSecrets({ provider: 'standard' }, strong)).toBe(strong);
   });
 });
