@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
+import { deployedDestinationProblems, destinationsSchema } from './destinations';
 import { secretProblem } from './secret-rules';
 import { SOURCE_NAME, SOURCE_NAME_RULE, sourceNameOf } from './source-name';
 
@@ -187,6 +188,10 @@ function commonFields<S extends z.ZodMiniType<string, string>>(secret: S) {
       z.optional(z.array(cidr(), { error: 'must be a non-empty list of CIDRs' }).check(z.minLength(1, { error: 'must be a non-empty list of CIDRs' }))),
     ),
     signatureFailureThreshold: doc('Alarm: signature failures per 5 minutes before on-call is paged.', z._default(wholeNumber(1), 20)),
+    destinations: doc(
+      "Where this source's events are delivered, by name (docs/deploy.md). Without destinations, the source's processor runs its handlers (lambda/processor/routes.ts).",
+      z.optional(destinationsSchema),
+    ),
   };
 }
 
@@ -344,9 +349,46 @@ export const configSchema = z.strictObject(
       z._default(z.literal(LOG_RETENTION_DAYS, { error: `must be one of CloudWatch's periods: ${LOG_RETENTION_DAYS.join(', ')}` }), 30),
     ),
     vpc: doc('Place functions in private isolated subnets with VPC endpoints.', z._default(z.boolean({ error: 'must be true or false' }), false)),
+    network: doc(
+      'With vpc: true, how the functions reach destinations (docs/deploy.md). Default: hookgate\'s own VPC, isolated subnets, no internet egress.',
+      z.optional(
+        z.strictObject(
+          {
+            egress: doc(
+              "`none`: isolated subnets, AWS services through VPC endpoints only (internal destinations through peering or Transit Gateway you add). `nat`: delivery functions run in private subnets with a NAT gateway, so internet https destinations are reachable.",
+              z._default(z.enum(['none', 'nat'], { error: 'must be none or nat' }), 'none'),
+            ),
+            vpcId: doc("An existing VPC to run every function in (a team's VPC where internal destinations live). Its routing decides egress.", z.optional(text())),
+            subnetIds: doc('With vpcId: the subnets the functions run in (at least two, in different AZs).', z.optional(z.array(text(), { error: 'must be a list of subnet ids' }).check(z.minLength(2, { error: 'must list at least two subnets' })))),
+            availabilityZones: doc('With vpcId: the AZs of subnetIds, in the same order.', z.optional(z.array(text(), { error: 'must be a list of availability zones' }))),
+            securityGroupIds: doc('With vpcId: security groups for the functions. Default: one created by hookgate, egress https only.', z.optional(z.array(text(), { error: 'must be a list of security group ids' }))),
+          },
+          { error: invalidObject('must be an object') },
+        ),
+      ),
+    ),
+    deliveryHistoryDays: doc('Days a delivery attempt record is kept (queried by the replay tooling).', z._default(wholeNumber(1, 365), 30)),
     retain: doc('Keep stateful resources when the stack is deleted.', z._default(z.boolean({ error: 'must be true or false' }), true)),
   },
   { error: invalidObject('the file must hold a JSON object') },
+).check(
+  z.superRefine(
+    (config, ctx) => {
+      const network = config.network;
+      if (network === undefined) return;
+      if (config.vpc !== true) ctx.addIssue({ code: 'custom', path: ['network'], message: 'applies only with vpc: true', input: undefined });
+      if (network.vpcId !== undefined && network.subnetIds === undefined) ctx.addIssue({ code: 'custom', path: ['network', 'subnetIds'], message: 'is required with vpcId', input: undefined });
+      if (network.vpcId === undefined && (network.subnetIds ?? network.availabilityZones ?? network.securityGroupIds) !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['network', 'vpcId'], message: 'is required with subnetIds, availabilityZones or securityGroupIds', input: undefined });
+      }
+      if (network.availabilityZones !== undefined && network.availabilityZones.length !== network.subnetIds?.length) {
+        ctx.addIssue({ code: 'custom', path: ['network', 'availabilityZones'], message: 'must list one AZ per subnet in subnetIds', input: undefined });
+      }
+      if (network.vpcId !== undefined && network.egress === 'nat') ctx.addIssue({ code: 'custom', path: ['network', 'egress'], message: "nat applies to hookgate's own VPC; an existing VPC's routing decides egress", input: undefined });
+    },
+    // Reads only network and vpc, checked after both parsed.
+    { when: (payload) => payload.issues.every((issue) => issue.path?.[0] !== 'network' && issue.path?.[0] !== 'vpc') },
+  ),
 );
 
 /** Deployed environments hold no secret value: a source names its Secrets Manager secret instead. */
@@ -361,6 +403,13 @@ const noInlineSecrets = z.superRefine<unknown>(
       }
       if (source.verifyToken !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['sources', name, 'verifyToken'], message: 'deployed environments keep it in the secret named by secretName', input: undefined });
+      }
+      if (isRecord(source.destinations)) {
+        for (const [destName, destination] of Object.entries(source.destinations)) {
+          for (const { field, message } of deployedDestinationProblems(destination)) {
+            ctx.addIssue({ code: 'custom', path: ['sources', name, 'destinations', destName, field], message, input: undefined });
+          }
+        }
       }
     }
   },

@@ -17,6 +17,16 @@ export const ENV = {
   keyArn: 'HOOKGATE_KEY_ARN',
   /** Days a dedupe record lives (verifier). */
   dedupeTtlDays: 'HOOKGATE_DEDUPE_TTL_DAYS',
+  /** JSON list of the source's destinations for the fan-out: `[{ name, events?, queueUrl }]` (processor of a source with destinations). */
+  destinationQueues: 'HOOKGATE_DESTINATION_QUEUES',
+  /** JSON of the NamedDestination without secret values (delivery function). */
+  destination: 'HOOKGATE_DESTINATION',
+  /** DynamoDB table of circuit-breaker state and delivery attempts (delivery function). */
+  deliveryTable: 'HOOKGATE_DELIVERY_TABLE',
+  /** Days a delivery attempt record lives (delivery function). */
+  deliveryHistoryDays: 'HOOKGATE_DELIVERY_HISTORY_DAYS',
+  /** Name of the Secrets Manager secret with the destination's signing secrets (http delivery function). */
+  signingSecretName: 'HOOKGATE_SIGNING_SECRET_NAME',
 } as const;
 
 /** The value of an environment variable the stack sets; throws (name only) when it is missing. */

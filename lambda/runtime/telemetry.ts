@@ -30,4 +30,26 @@ export const METRICS = {
   deadLettered: 'DeadLettered',
   /** Count: payload objects the processor could not delete after success (the lifecycle will). */
   payloadDeleteFailures: 'PayloadDeleteFailures',
+  /** Dimension added to the delivery metrics below: the destination's name (with `source`). */
+  destinationDimension: 'destination',
+  /** Count: events the fan-out sent to a destination's queue (dimensions source, destination). */
+  forwarded: 'Forwarded',
+  /** Count: attempts the destination accepted (2xx, or the Lambda/EventBridge call succeeded). */
+  delivered: 'Delivered',
+  /** Count: failed attempts that will be retried (5xx, 3xx, 408/409/425/429, timeouts, network errors). */
+  deliveryFailures: 'DeliveryFailures',
+  /** Count: events refused for good by the destination (other 4xx): moved to the destination's DLQ at once. */
+  deliveryRejected: 'DeliveryRejected',
+  /** Count: events whose retry window ran out: moved to the destination's DLQ. */
+  retriesExhausted: 'RetriesExhausted',
+  /** Count: attempts refused by the SSRF guard (the host resolved to a refused address): DLQ at once. */
+  addressRefused: 'AddressRefused',
+  /** Count: 410 Gone answers: the destination is paused and on-call paged. */
+  destinationGone: 'DestinationGone',
+  /** Count: the circuit breaker opened. */
+  circuitOpened: 'CircuitOpened',
+  /** Count: the circuit breaker closed again after a successful probe. */
+  circuitClosed: 'CircuitClosed',
+  /** Milliseconds of one delivery attempt. */
+  deliveryLatency: 'DeliveryLatency',
 } as const;

@@ -145,6 +145,7 @@ describe('defaults', () => {
       throttling: { rateLimit: 100, burstLimit: 200 },
       alarms: { queueAgeSeconds: 300, apiLatencyP99Ms: 2000, api5xxCount: 5, wafBlockedCount: 500, functionErrorCount: 1 },
       dedupeTtlDays: 7,
+      deliveryHistoryDays: 30,
       logRetentionDays: 30,
       vpc: false,
       retain: true,
