@@ -10,6 +10,7 @@ export const RUNBOOK = {
   processorErrors: 'docs/runbook.md#processor-errors',
   dlqDepth: 'docs/runbook.md#dlq-depth',
   queueAge: 'docs/runbook.md#queue-age',
+  sourceSilent: 'docs/runbook.md#source-silent',
   api5xx: 'docs/runbook.md#api-5xx',
   apiLatency: 'docs/runbook.md#api-latency',
   wafBlocks: 'docs/runbook.md#waf-blocks',

@@ -55,6 +55,13 @@ const headerName = () => {
   return z.string({ error }).check(z.regex(HEADER_NAME, { error }));
 };
 
+const DURATION_UNIT_SECONDS: Readonly<Record<string, number>> = { m: 60, h: 3600, d: 86_400 };
+
+/** Seconds in a duration such as `30m`, `6h` or `2d` (the config's expectEventEvery). */
+export function durationSeconds(duration: string): number {
+  return Number(duration.slice(0, -1)) * (DURATION_UNIT_SECONDS[duration.slice(-1)] ?? Number.NaN);
+}
+
 /** A whole number in a range; `why` says where the range comes from. */
 function wholeNumber(min: number, max?: number, why = '') {
   const error = max === undefined ? `must be a whole number of at least ${min}${why}` : `must be a whole number from ${min} to ${max}${why}`;
@@ -188,6 +195,15 @@ function commonFields<S extends z.ZodMiniType<string, string>>(secret: S) {
       z.optional(z.array(cidr(), { error: 'must be a non-empty list of CIDRs' }).check(z.minLength(1, { error: 'must be a non-empty list of CIDRs' }))),
     ),
     signatureFailureThreshold: doc('Alarm: signature failures per 5 minutes before on-call is paged.', z._default(wholeNumber(1), 20)),
+    expectEventEvery: doc(
+      "Silence alarm: page on-call when no event is accepted for this long (`30m`, `6h`, `2d`; 5 minutes to 7 days). A provider that stops sending (an endpoint disabled after failures, a secret rotated on its side, an expired subscription) is otherwise a silent loss.",
+      z.optional(
+        z.string({ error: 'must be a duration such as 30m, 6h or 2d' }).check(
+          z.regex(/^[1-9]\d{0,4}[mhd]$/, { error: 'must be a duration such as 30m, 6h or 2d', abort: true }),
+          z.refine((value) => durationSeconds(value) >= 300 && durationSeconds(value) <= 7 * 86_400, { error: 'must be from 5m to 7d (CloudWatch evaluates an alarm over at most 7 days)' }),
+        ),
+      ),
+    ),
     destinations: doc(
       "Where this source's events are delivered, by name (docs/deploy.md). Without destinations, the source's processor runs its handlers (lambda/processor/routes.ts).",
       z.optional(destinationsSchema),

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../lambda/runtime/telemetry';
-import { RUNBOOK, type RunbookEntry } from '../runbook';
+import { RUNBOOK, type RunbookEntry, runbookLine } from '../runbook';
 import type { OnCallTopic } from './on-call-topic';
 
 /** Props of {@link SourceAlarms}. */
@@ -23,6 +23,20 @@ export interface SourceAlarmsProps {
   readonly functionErrorCount: number;
   /** Oldest message age on the work queue, seconds (the config's alarms.queueAgeSeconds). */
   readonly queueAgeSeconds: number;
+  /** The source's expectEventEvery in seconds: page when no event is accepted for this long. @default no silence alarm */
+  readonly expectEventEverySeconds?: number;
+}
+
+const ONE_DAY_SECONDS = 86_400;
+
+/**
+ * Period and evaluation periods of a silence alarm over `seconds`: one period up to a day
+ * (CloudWatch periods are whole minutes), whole days beyond, all of which must be empty. A
+ * window of more than a day rounds up to whole days (CloudWatch allows at most 7).
+ */
+export function silenceWindow(seconds: number): { readonly period: Duration; readonly evaluationPeriods: number } {
+  if (seconds <= ONE_DAY_SECONDS) return { period: Duration.minutes(Math.ceil(seconds / 60)), evaluationPeriods: 1 };
+  return { period: Duration.days(1), evaluationPeriods: Math.ceil(seconds / ONE_DAY_SECONDS) };
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -36,6 +50,8 @@ export class SourceAlarms extends Construct {
   public readonly processorErrors: cloudwatch.Alarm;
   public readonly deadLetterQueueDepth: cloudwatch.Alarm;
   public readonly oldestMessageAge: cloudwatch.Alarm;
+  /** No accepted event for expectEventEvery: only when the source sets it. */
+  public readonly silence?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: SourceAlarmsProps) {
     super(scope, id);
@@ -122,6 +138,20 @@ export class SourceAlarms extends Construct {
       'the oldest message on the work queue is getting old (processors are behind or failing)',
       RUNBOOK.queueAge,
     );
+    if (props.expectEventEverySeconds !== undefined) {
+      const { period, evaluationPeriods } = silenceWindow(props.expectEventEverySeconds);
+      this.silence = props.onCall.notify(
+        new cloudwatch.Alarm(this, 'Silence', {
+          metric: emf(METRICS.accepted).with({ period }),
+          threshold: 1,
+          evaluationPeriods,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          // The verifier emits Accepted only when it accepts: no data is exactly the silence.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          alarmDescription: `hookgate source ${name}: no event accepted for ${period.toHumanString()}${evaluationPeriods > 1 ? ` x ${evaluationPeriods}` : ''} (the provider stopped sending, or its requests are refused). ${runbookLine(RUNBOOK.sourceSilent)}`,
+        }),
+      );
+    }
   }
 
   /** Every alarm of the source. */
@@ -134,6 +164,7 @@ export class SourceAlarms extends Construct {
       this.processorErrors,
       this.deadLetterQueueDepth,
       this.oldestMessageAge,
+      ...(this.silence === undefined ? [] : [this.silence]),
     ];
   }
 }

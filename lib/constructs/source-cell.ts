@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { NamedSource } from '../../lambda/config/schema';
+import { durationSeconds, type NamedSource } from '../../lambda/config/schema';
 import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
@@ -232,6 +232,7 @@ export class SourceCell extends Construct {
       signatureFailureThreshold: source.signatureFailureThreshold,
       functionErrorCount: props.functionErrorCount,
       queueAgeSeconds: props.queueAgeSeconds,
+      expectEventEverySeconds: source.expectEventEvery === undefined ? undefined : durationSeconds(source.expectEventEvery),
     });
   }
 }
