@@ -39,6 +39,8 @@ export interface ReceiverOptions {
   readonly status?: number;
   /** Print each body after its line (local bodies only: never in hookgate's own logs). @default false */
   readonly printBody?: boolean;
+  /** Requests kept in `events`; older ones are dropped, so a long session does not grow without end. @default 1000 */
+  readonly keepEvents?: number;
   /** Where lines go. @default stdout */
   readonly print?: (line: string) => void;
 }
@@ -47,7 +49,7 @@ export interface ReceiverOptions {
 export interface Receiver {
   readonly url: string;
   readonly port: number;
-  /** Every request so far, in arrival order. */
+  /** The last requests (`keepEvents`), in arrival order. */
   readonly events: readonly ReceivedEvent[];
   close(): Promise<void>;
 }
@@ -126,6 +128,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
           headers,
         };
         events.push(event);
+        if (events.length > (options.keepEvents ?? 1000)) events.shift();
         print(eventLine(event));
         if (options.printBody === true) print(bodyText(body));
         response.writeHead(status).end();

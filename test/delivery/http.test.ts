@@ -368,7 +368,7 @@ describe('the response body', () => {
     };
 
     // With no cap this attempt would wait for the end of the body and time out.
-    const result = await target().deliver(event(), { attempt: 1, timeoutMs: 30_000 });
+    const result = await target().deliver(event(), { attempt: 1, timeoutMs: 10_000 });
 
     expect(result).toMatchObject({ verdict: 'delivered', statusCode: 200 });
     await closed;

@@ -37,7 +37,7 @@ function deliverTo(receiver: Receiver, secrets: readonly string[] = [SECRET]): R
 describe('the local receiver', () => {
   let receiver: Receiver;
   let lines: string[];
-  const start = async (options: { readonly secrets?: readonly string[]; readonly status?: number; readonly printBody?: boolean } = {}): Promise<Receiver> => {
+  const start = async (options: Omit<Parameters<typeof startReceiver>[0], 'secrets' | 'print'> & { readonly secrets?: readonly string[] } = {}): Promise<Receiver> => {
     receiver = await startReceiver({ secrets: [SECRET], ...options, print: (line) => lines.push(line) });
     return receiver;
   };
@@ -97,6 +97,16 @@ describe('the local receiver', () => {
 
     expect(result).toMatchObject({ verdict: 'retry', errorClass: 'http-503' });
     expect(receiver.events).toEqual([expect.objectContaining({ verified: true, status: 503 })]);
+  });
+
+  it('keeps the last events only', async () => {
+    await start({ keepEvents: 2 });
+    const target = deliverTo(receiver);
+
+    for (const key of ['a', 'b', 'c']) await target.deliver(event({ dedupeKey: key }), CONTEXT);
+
+    expect(receiver.events.map((e) => e.id)).toEqual([webhookIdOf('b'), webhookIdOf('c')]);
+    expect(lines).toHaveLength(3);
   });
 
   it('needs a secret', async () => {
