@@ -28,7 +28,8 @@ export interface SendOptions {
 export const DEFAULT_CONFIG = 'config/local.json';
 export const DEFAULT_PORT = 3000;
 
-function parse(args: readonly string[], options: Record<string, { type: 'string' }>, positionals: boolean): ReturnType<typeof parseArgs> {
+/** Parses a command's flags strictly; a mistake becomes a UsageError naming the flag. */
+export function parse(args: readonly string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>, positionals: boolean): ReturnType<typeof parseArgs> {
   try {
     return parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
   } catch (err) {
@@ -37,7 +38,8 @@ function parse(args: readonly string[], options: Record<string, { type: 'string'
   }
 }
 
-function port(value: string): number {
+/** A `--port` value: 0 to 65535. */
+export function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65_535) throw new UsageError(`--port must be a port number from 0 to 65535 (0 picks a free one), not ${JSON.stringify(value)}`);
   return n;

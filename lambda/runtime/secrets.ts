@@ -86,7 +86,7 @@ export function inlineSecrets(secrets: SourceSecrets): SecretsLoader {
  * a cold start does not evaluate them before the function is invoked.
  */
 export function secretsManagerSecrets(
-  source: NamedSource,
+  source: Pick<NamedSource, 'secretName'>,
   options: {
     readonly client?: SecretsManagerClient;
     /** Settings of the client the provider builds when `client` is not given. @default SDK defaults */

@@ -1,4 +1,3 @@
-import { SecretsManagerClient, type GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { SecretsError } from '../../lambda/ingest/errors';
 import { checkedSecrets, SecretConfigurationError, secretsManagerSecrets } from '../../lambda/runtime/secrets';
 import { handler, verifierFromEnv } from '../../lambda/verifier/index';
@@ -6,21 +5,7 @@ import { ENV } from '../../lambda/runtime/env';
 import { testSource } from '../config/sources';
 import { lambdaContext } from '../ingest/helpers';
 import { apiEvent } from './harness';
-
-/** A Secrets Manager client answered by a stub: no network, calls counted. */
-function stubbedClient(answer: () => Promise<string>): { client: SecretsManagerClient; calls: () => number } {
-  const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-  let calls = 0;
-  client.middlewareStack.add(
-    () => async () => {
-      calls += 1;
-      const output: GetSecretValueCommandOutput = { SecretString: await answer(), $metadata: {} };
-      return { output, response: {} };
-    },
-    { step: 'initialize', name: 'stub-secrets-manager' },
-  );
-  return { client, calls: () => calls };
-}
+import { stubbedClient } from './secrets-manager';
 
 describe('secrets from Secrets Manager', () => {
   it('reads the named secret once and serves it from the cache within maxAge', async () => {

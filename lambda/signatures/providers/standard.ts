@@ -32,8 +32,8 @@ function read(request: WebhookRequest, name: 'id' | 'timestamp' | 'signature'): 
   return (header(request.headers, `${PREFIXES[0]}-${name}`) ?? header(request.headers, `${PREFIXES[1]}-${name}`))?.trim();
 }
 
-/** The signed bytes: `<id>.<timestamp>.` then the raw body. */
-const content = (id: string, timestamp: string, body: Buffer): Buffer[] => [Buffer.from(`${id}.${timestamp}.`, 'utf8'), body];
+/** The signed bytes: `<id>.<timestamp>.` then the raw body (outbound signing signs the same). */
+export const signedContent = (id: string, timestamp: string, body: Buffer): Buffer[] => [Buffer.from(`${id}.${timestamp}.`, 'utf8'), body];
 
 /**
  * Standard Webhooks (and Svix): `webhook-id`, `webhook-timestamp`, `webhook-signature` (or the
@@ -61,7 +61,7 @@ export const standard: ProviderStrategy = {
     if (keys.length === 0) return rejected('bad_signature');
     const problem =
       timestampProblem(timestamp, now, source) ??
-      hmacEquals('sha256', keys, content(id, timestamp ?? '', request.body), presented, 'base64');
+      hmacEquals('sha256', keys, signedContent(id, timestamp ?? '', request.body), presented, 'base64');
     if (problem !== undefined) return rejected(problem);
     return acceptedEvent(context, request.body, { id, idSigned: true });
   },
@@ -71,7 +71,7 @@ export const standard: ProviderStrategy = {
     if (key === undefined) throw new Error('a standard secret is base64, optionally prefixed whsec_, and not empty');
     const id = eventId ?? `msg_${createHash('sha256').update(body).digest('hex').slice(0, 24)}`;
     const timestamp = String(Math.floor(now / 1000));
-    const signature = hmacDigest('sha256', key, content(id, timestamp, body)).toString('base64');
+    const signature = hmacDigest('sha256', key, signedContent(id, timestamp, body)).toString('base64');
     return {
       url,
       headers: { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` },
