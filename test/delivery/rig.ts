@@ -38,6 +38,7 @@ export const TABLE = 'hookgate-delivery';
 export const QUEUE_VISIBILITY_SECONDS = 30;
 
 export interface Emulators {
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   stop(): Promise<void>;
@@ -47,18 +48,20 @@ export const envelope = createEnvelope(localKeyring(createLocalKms()));
 
 /** Starts dynalite and fauxqs and creates the delivery table. */
 export async function startEmulators(): Promise<Emulators> {
-  const [dynamo, fauxqs]: Emulator[] = await Promise.all([startDynamo(), startFauxqs()]);
-  const clients = localClients({ dynamodb: (dynamo as Emulator).endpoint, sqs: (fauxqs as Emulator).endpoint, s3: (fauxqs as Emulator).endpoint });
+  const [dynamo, fauxqs] = (await Promise.all([startDynamo(), startFauxqs()])) as [Emulator, Emulator];
+  const endpoints = { dynamodb: dynamo.endpoint, sqs: fauxqs.endpoint };
+  const clients = localClients({ ...endpoints, s3: fauxqs.endpoint });
   const dynamodb = new DynamoDBClient(clients.dynamodb);
   const sqs = new SQSClient(clients.sqs);
   await createDeliveryTable(dynamodb, TABLE);
   return {
+    endpoints,
     dynamodb,
     sqs,
     stop: async () => {
       dynamodb.destroy();
       sqs.destroy();
-      await Promise.all([dynamo?.stop(), fauxqs?.stop()]);
+      await Promise.all([dynamo.stop(), fauxqs.stop()]);
     },
   };
 }
