@@ -20,7 +20,13 @@ import type { HistoryStore } from './history';
  *   message goes to the destination's DLQ, checked before anything else, so that even a message
  *   that crashes the function every time leaves at the window's end.
  * - The circuit breaker (circuit.ts) is read once per invocation, and again after a failure.
- *   While it is open or the destination is paused, messages wait without an attempt.
+ *   While it is open or the destination is paused, messages wait without an attempt. SQS moves a
+ *   message to the DLQ after the queue's maxReceiveCount (1000 at most), and every wait is a
+ *   receive: waits grow with the receive count (backoff.ts `holdFloorSeconds`), so a message held
+ *   for its whole window uses at most 500 receives and reaches the DLQ by the window check.
+ * - Rate: with maxPerSecond, each execution environment starts attempts at most
+ *   maxPerSecond / maxInFlight per second (pacing kept across its invocations); at most
+ *   maxInFlight environments run at once, so the destination sees at most maxPerSecond.
  * - Every attempt is recorded in the history (history.ts); a history failure never fails a delivery.
  *
  * At-least-once: a record is reported done only after its attempt was delivered or it was
