@@ -34,6 +34,8 @@ export const ATTR = {
   eventType: 'eventType',
   receivedAt: 'receivedAt',
   payload: 'payload',
+  /** Set by the replay tooling on a replayed event's destination message: its replay id (a hint, as every attribute). */
+  replayId: 'replayId',
 } as const;
 
 /** Where the ciphertext is. */

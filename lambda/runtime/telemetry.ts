@@ -52,4 +52,6 @@ export const METRICS = {
   circuitClosed: 'CircuitClosed',
   /** Milliseconds of one delivery attempt. */
   deliveryLatency: 'DeliveryLatency',
+  /** Count: delivery attempts not recorded in the delivery history (DynamoDB refused; the delivery itself went on). */
+  deliveryHistoryFailures: 'DeliveryHistoryFailures',
 } as const;
