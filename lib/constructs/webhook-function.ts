@@ -22,6 +22,8 @@ export interface WebhookFunctionProps extends EncryptedLogProps {
   readonly memorySize?: number;
   /** Place the function in this VPC's private isolated subnets. @default no VPC */
   readonly vpc?: ec2.IVpc;
+  /** With vpc: the subnets the function runs in. @default the VPC's private isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Security groups in the VPC. @default one created for the function */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
   /** What the function does, shown in the console. @default none */
@@ -79,7 +81,7 @@ export class WebhookFunction extends Construct {
       environment: { ...props.environment, ...NODE_ENVIRONMENT },
       bundling: BUNDLING,
       ...(props.vpc !== undefined
-        ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
+        ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
         : {}),
     });
     acknowledge(
