@@ -32,12 +32,12 @@ export class HookgateStack extends Stack {
   public readonly dashboard: Hookgate['dashboard'];
 
   constructor(scope: Construct, id: string, props: HookgateStackProps) {
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the input config is replaced by the resolved one below
-    const { environmentName, config: _input, configBaseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets, ...stackProps } = props;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the input config and base folder are replaced by the resolved ones below
+    const { environmentName, config: _input, configBaseDir: _baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets, ...stackProps } = props;
     // Validated before the stack exists: an invalid config leaves nothing half-built in the app.
-    const config = resolveHookgateConfig(props);
+    const { config, baseDir } = resolveHookgateConfig(props);
     super(scope, id, { description: `hookgate ${environmentName}: webhook ingestion`, ...stackProps });
-    this.hookgate = new Hookgate(this, HOOKGATE_ID, { environmentName, config, configBaseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets });
+    this.hookgate = new Hookgate(this, HOOKGATE_ID, { environmentName, config, configBaseDir: baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets });
     ({
       key: this.key,
       onCall: this.onCall,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -84,8 +84,10 @@ interface FunctionNetwork {
  * ```
  */
 export class Hookgate extends Construct {
-  /** The environment's config, every default applied (a `lambda` destination's `entry` made absolute). */
+  /** The environment's config, every default applied. */
   public readonly config: EnvironmentConfig;
+  /** Where the config's relative paths resolve: see {@link resolveEntry}. */
+  public readonly configBaseDir: string;
   public readonly key: StackKey;
   public readonly onCall: OnCallTopic;
   /** hookgate's own VPC (the config's `vpc: true`), unless {@link HookgateProps.vpc} was given. */
@@ -107,8 +109,9 @@ export class Hookgate extends Construct {
     super(scope, id);
     const { environmentName } = props;
     // Every default applied: from here on the config is complete.
-    const config = resolveHookgateConfig(props);
+    const { config, baseDir } = resolveHookgateConfig(props);
     this.config = config;
+    this.configBaseDir = baseDir;
     const retain = config.retain;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     // Every period the schema allows is a RetentionDays member, so the compiler checks the conversion.
@@ -212,6 +215,15 @@ export class Hookgate extends Construct {
     }
   }
 
+  /**
+   * The absolute path of a module the config names (a `lambda` destination's `entry`), for
+   * NodejsFunction. The config itself keeps the path as written: it reaches the functions'
+   * environment, which must not change with the folder a synth runs in.
+   */
+  resolveEntry(entry: string): string {
+    return resolve(this.configBaseDir, entry);
+  }
+
   /** The network of the functions: the given VPC with a security group of its own, hookgate's VPC, or none. */
   private functionNetwork(props: HookgateProps): FunctionNetwork | undefined {
     if (props.vpc !== undefined) {
@@ -228,19 +240,29 @@ export class Hookgate extends Construct {
   }
 }
 
+/** A Hookgate's config, validated and completed, and where its relative paths resolve. */
+export interface ResolvedConfig {
+  /** Every default applied; paths as the config says them. */
+  readonly config: EnvironmentConfig;
+  /** Where the config's relative paths resolve (absolute). */
+  readonly baseDir: string;
+}
+
 /**
- * A Hookgate's config, validated as a deployable environment with every default applied: read
- * from its file when given a path, a `lambda` destination's relative `entry` made absolute
- * against {@link HookgateProps.configBaseDir}. Throws a HookgateStackError (or a ConfigError
- * naming the file) listing every problem.
+ * A Hookgate's config, validated as a deployable environment with every default applied (read
+ * from its file when given a path), and its base folder ({@link HookgateProps.configBaseDir}).
+ * Throws a HookgateStackError (or a ConfigError naming the file) listing every problem, a
+ * `lambda` destination whose `entry` does not exist among them.
  */
-export function resolveHookgateConfig(props: Pick<HookgateProps, 'environmentName' | 'config' | 'configBaseDir'>): EnvironmentConfig {
+export function resolveHookgateConfig(props: Pick<HookgateProps, 'environmentName' | 'config' | 'configBaseDir'>): ResolvedConfig {
   const { environmentName } = props;
   const file = typeof props.config === 'string' ? resolve(props.config) : undefined;
   const input = file === undefined ? (props.config as EnvironmentConfigInput) : loadConfig(file, environmentName);
   const config = validateStackInput(environmentName, input);
   const baseDir = resolve(props.configBaseDir ?? (file === undefined ? process.cwd() : projectRootOf(file)));
-  return withAbsoluteEntries(environmentName, config, baseDir);
+  const problems = missingEntries(config, baseDir);
+  if (problems.length > 0) throw new HookgateStackError(environmentName, problems);
+  return { config, baseDir };
 }
 
 /** The project a config file belongs to: the nearest folder above it with a package.json, else its own folder. */
@@ -251,25 +273,17 @@ export function projectRootOf(file: string): string {
   }
 }
 
-/** The config with each `lambda` destination's `entry` absolute; a module that does not exist is a problem. */
-function withAbsoluteEntries(environmentName: string, config: EnvironmentConfig, baseDir: string): EnvironmentConfig {
+/** A problem per `lambda` destination whose `entry` module does not exist. */
+function missingEntries(config: EnvironmentConfig, baseDir: string): string[] {
   const problems: string[] = [];
-  const sources = Object.fromEntries(
-    Object.entries(config.sources).map(([name, source]) => {
-      if (source.destinations === undefined) return [name, source];
-      const destinations = Object.fromEntries(
-        Object.entries(source.destinations).map(([destName, destination]) => {
-          if (destination.type !== 'lambda' || destination.entry === undefined) return [destName, destination];
-          const entry = isAbsolute(destination.entry) ? destination.entry : resolve(baseDir, destination.entry);
-          if (!existsSync(entry)) problems.push(`sources.${name}.destinations.${destName}.entry: ${entry} does not exist (relative entries resolve from ${baseDir})`);
-          return [destName, { ...destination, entry }];
-        }),
-      );
-      return [name, { ...source, destinations }];
-    }),
-  );
-  if (problems.length > 0) throw new HookgateStackError(environmentName, problems);
-  return { ...config, sources };
+  for (const [name, source] of Object.entries(config.sources)) {
+    for (const [destName, destination] of Object.entries(source.destinations ?? {})) {
+      if (destination.type !== 'lambda' || destination.entry === undefined) continue;
+      const entry = resolve(baseDir, destination.entry);
+      if (!existsSync(entry)) problems.push(`sources.${name}.destinations.${destName}.entry: ${entry} does not exist (relative entries resolve from ${baseDir})`);
+    }
+  }
+  return problems;
 }
 
 /** The handlers module of each source: its own, else the default; an unknown source name is a problem. */

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { acknowledge } from '../nag';
-import { BUNDLING, NODE_ENVIRONMENT, RUNTIME } from './bundling';
+import { BUNDLING, bundlingPaths, NODE_ENVIRONMENT, RUNTIME } from './bundling';
 import { FunctionRole } from './function-role';
 
 /** Props of {@link WebhookFunction}. */
@@ -64,6 +64,7 @@ export class WebhookFunction extends Construct {
     }
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
+      ...bundlingPaths(props.entry),
       handler: 'handler',
       runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
