@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
-import { addCompliancePacks, addHookgateStacks, newHookgateApp } from '../lib/app';
+import { addCompliancePacks, addHookgateStacks, newHookgateApp } from '../lib';
 
 // One stack per config/<env>.json (local excluded), or just `-c env=<name>`.
 const app = newHookgateApp();

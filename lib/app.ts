@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
 import { environmentsIn, loadConfig } from './config-file';
+import { projectRootOf } from './hookgate';
 import { HookgateStack } from './hookgate-stack';
 import { LOCAL_ONLY_ENVIRONMENTS } from './stack-props';
 
@@ -26,7 +27,7 @@ export interface HookgateAppOptions {
   readonly environment?: string;
   /** Verifier entry point. @default lambda/verifier/index.ts */
   readonly verifierEntry?: string;
-  /** Processor entry point. @default lambda/processor/index.ts */
+  /** The processors' handlers module (a module exporting `handlers`). @default lambda/processor/routes.ts */
   readonly processorEntry?: string;
 }
 
@@ -44,10 +45,12 @@ export function stackName(environment: string): string {
 export function addHookgateStacks(app: App, options: HookgateAppOptions): HookgateStack[] {
   const environments = options.environment !== undefined ? [options.environment] : deployableEnvironments(options.configDir);
   return environments.map((environment) => {
-    const config = loadConfig(join(options.configDir, `${environment}.json`), environment);
+    const file = join(options.configDir, `${environment}.json`);
+    const config = loadConfig(file, environment);
     return new HookgateStack(app, stackName(environment), {
       environmentName: environment,
       config,
+      configBaseDir: projectRootOf(file),
       env: {
         account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT,
         region: config.region ?? process.env.CDK_DEFAULT_REGION,

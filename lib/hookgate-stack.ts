@@ -1,140 +1,54 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type * as logs from 'aws-cdk-lib/aws-logs';
-import { type EnvironmentConfigInput, namedSources } from '../lambda/config/schema';
-import { METRICS } from '../lambda/runtime/telemetry';
-import { DedupeTable } from './constructs/dedupe-table';
-import { EdgeAlarms } from './constructs/edge-alarms';
-import { HookgateDashboard } from './constructs/hookgate-dashboard';
-import { IngressApi, WEBHOOKS_PATH } from './constructs/ingress-api';
-import { OnCallTopic } from './constructs/on-call-topic';
-import { PayloadBucket } from './constructs/payload-bucket';
-import { PrivateNetwork } from './constructs/private-network';
-import { SourceCell } from './constructs/source-cell';
-import { StackKey } from './constructs/stack-key';
-import { firewallSource, WebhookFirewall } from './constructs/webhook-firewall';
-import { validateStackInput } from './stack-props';
+import { Hookgate, type HookgateProps, resolveHookgateConfig } from './hookgate';
 
-/** Props of {@link HookgateStack}. */
-export interface HookgateStackProps extends StackProps {
-  /** The environment's name (`dev`, `prod`...): metrics namespace `Hookgate/<name>`. */
-  readonly environmentName: string;
-  /** The environment's config, as `config/<name>.json` says it (validated and completed here). */
-  readonly config: EnvironmentConfigInput;
-  /** Verifier entry point. @default lambda/verifier/index.ts */
-  readonly verifierEntry?: string;
-  /** Processor entry point. @default lambda/processor/index.ts */
-  readonly processorEntry?: string;
-}
+/** Props of {@link HookgateStack}: a stack's, and the {@link Hookgate} it holds. */
+export interface HookgateStackProps extends StackProps, HookgateProps {}
 
 /**
- * One deployable hookgate environment:
- *
- * provider → WAF → API Gateway → verifier (per source) → SQS (+DLQ) → processor (per source),
- * with the dedupe table, the payload bucket and one customer-managed key shared by all sources,
- * alarms to the on-call topic and a dashboard.
+ * The id of the stack's one {@link Hookgate}. CDK leaves a construct named `Default` out of the
+ * logical ids below it (and out of their hashes), so every resource keeps the logical id it had
+ * when the stack built them itself: a deployed stack updates in place, nothing stateful is
+ * replaced. Only the construct paths in the template's metadata gain `/Default`.
+ */
+export const HOOKGATE_ID = 'Default';
+
+/**
+ * One deployable hookgate environment: a stack holding one {@link Hookgate} (the reference app,
+ * bin/hookgate.ts). A team that has its own stacks puts a Hookgate in one of them instead.
  */
 export class HookgateStack extends Stack {
-  public readonly key: StackKey;
-  public readonly onCall: OnCallTopic;
-  public readonly network?: PrivateNetwork;
-  public readonly dedupe: DedupeTable;
-  public readonly payloads: PayloadBucket;
-  public readonly cells: readonly SourceCell[];
-  public readonly ingress: IngressApi;
-  public readonly firewall: WebhookFirewall;
-  public readonly edgeAlarms: EdgeAlarms;
-  public readonly dashboard: HookgateDashboard;
+  /** The construct this stack holds; the fields below are its. */
+  public readonly hookgate: Hookgate;
+  public readonly key: Hookgate['key'];
+  public readonly onCall: Hookgate['onCall'];
+  public readonly network?: Hookgate['network'];
+  public readonly dedupe: Hookgate['dedupe'];
+  public readonly payloads: Hookgate['payloads'];
+  public readonly cells: Hookgate['cells'];
+  public readonly ingress: Hookgate['ingress'];
+  public readonly firewall: Hookgate['firewall'];
+  public readonly edgeAlarms: Hookgate['edgeAlarms'];
+  public readonly dashboard: Hookgate['dashboard'];
 
   constructor(scope: Construct, id: string, props: HookgateStackProps) {
-    // Every default applied: from here on the config is complete.
-    const config = validateStackInput(props.environmentName, props.config);
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the input config is replaced by the parsed one above
-    const { environmentName, config: _input, verifierEntry, processorEntry, ...stackProps } = props;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the input config and base folder are replaced by the resolved ones below
+    const { environmentName, config: _input, configBaseDir: _baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets, ...stackProps } = props;
+    // Validated before the stack exists: an invalid config leaves nothing half-built in the app.
+    const { config, baseDir } = resolveHookgateConfig(props);
     super(scope, id, { description: `hookgate ${environmentName}: webhook ingestion`, ...stackProps });
-    const retain = config.retain;
-    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    // Every period the schema allows is a RetentionDays member, so the compiler checks the conversion.
-    const logRetention: logs.RetentionDays = config.logRetentionDays;
-    const metricsNamespace = `${METRICS.namespacePrefix}/${environmentName}`;
-    const sources = namedSources(config);
-
-    // Shared by every source: the key, on-call, the network, the dedupe table, the payload bucket.
-    this.key = new StackKey(this, 'Key', { removalPolicy });
-    const key = this.key.key;
-    // Every log group: encrypted with the stack key, the config's retention, removed with the stack or not.
-    const withKey = { logEncryptionKey: key, logRetention, logRemovalPolicy: removalPolicy };
-    this.onCall = new OnCallTopic(this, 'OnCall', { encryptionKey: key, email: config.alarms.email });
-    this.network = config.vpc ? new PrivateNetwork(this, 'Network', withKey) : undefined;
-    this.dedupe = new DedupeTable(this, 'Dedupe', { encryptionKey: key, retain });
-    this.payloads = new PayloadBucket(this, 'Payloads', {
-      encryptionKey: key,
-      accessLogRetentionDays: config.logRetentionDays,
-      removalPolicy,
-    });
-
-    // The front door: WAF in front of the REST API stage.
-    this.ingress = new IngressApi(this, 'Ingress', {
-      ...withKey,
-      throttlingRateLimit: config.throttling.rateLimit,
-      throttlingBurstLimit: config.throttling.burstLimit,
-      untracedRoutes: sources
-        .map(firewallSource)
-        .filter((s) => (s.credentialQueryArguments ?? []).length > 0)
-        .map((s) => ({ sourceName: s.sourceName, method: s.handshake === true ? 'GET' : '*' })),
-    });
-    this.firewall = new WebhookFirewall(this, 'Firewall', {
-      ...withKey,
-      stageArn: this.ingress.stage.stageArn,
-      rateLimit: config.rateLimit.limit,
-      rateLimitWindowSeconds: config.rateLimit.windowSeconds,
-      sources: sources.map(firewallSource),
-    });
-
-    // One cell per source behind its route: verifier → queue (+DLQ) → processor, and its alarms.
-    this.cells = sources.map((source) => {
-      const cell = new SourceCell(this, `Source-${source.name}`, {
-        source,
-        metricsNamespace,
-        encryptionKey: key,
-        dedupeTable: this.dedupe.table,
-        payloadBucket: this.payloads.bucket,
-        onCall: this.onCall,
-        dedupeTtlDays: config.dedupeTtlDays,
-        logRetention,
-        removalPolicy,
-        vpc: this.network?.vpc,
-        securityGroups: this.network === undefined ? undefined : [this.network.functionSecurityGroup],
-        functionErrorCount: config.alarms.functionErrorCount,
-        queueAgeSeconds: config.alarms.queueAgeSeconds,
-        verifierEntry,
-        processorEntry,
-      });
-      this.ingress.addRoute({ sourceName: source.name, verifier: cell.verifier.function, handshake: source.provider === 'meta', allowedIps: source.allowedIps });
-      return cell;
-    });
-
-    // Observability: API and WAF alarms, and the dashboard.
-    this.edgeAlarms = new EdgeAlarms(this, 'EdgeAlarms', {
-      stage: this.ingress.stage,
-      webAclName: this.firewall.webAclName,
+    this.hookgate = new Hookgate(this, HOOKGATE_ID, { environmentName, config, configBaseDir: baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets });
+    ({
+      key: this.key,
       onCall: this.onCall,
-      api5xxCount: config.alarms.api5xxCount,
-      apiLatencyP99Ms: config.alarms.apiLatencyP99Ms,
-      wafBlockedCount: config.alarms.wafBlockedCount,
-    });
-
-    this.dashboard = new HookgateDashboard(this, 'Dashboard', {
+      network: this.network,
+      dedupe: this.dedupe,
+      payloads: this.payloads,
       cells: this.cells,
-      stage: this.ingress.stage,
-      webAclName: this.firewall.webAclName,
-      metricsNamespace,
-    });
-
-    new CfnOutput(this, 'WebhooksUrl', {
-      description: 'Base URL of the webhooks; a source listens on <this>/<source name>',
-      value: this.ingress.api.urlForPath(`/${WEBHOOKS_PATH}`),
-    });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.onCall.topic.topicArn });
+      ingress: this.ingress,
+      firewall: this.firewall,
+      edgeAlarms: this.edgeAlarms,
+      dashboard: this.dashboard,
+    } = this.hookgate);
   }
 }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, parse, resolve, sep } from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
@@ -66,4 +68,41 @@ export function esbuildOptions(entry: string, outfile: string, bundling: nodejs.
     keepNames: bundling.keepNames === true,
     ...(bundling.mainFields !== undefined ? { mainFields: [...bundling.mainFields] } : {}),
   };
+}
+
+/** The lock files NodejsFunction looks for, in its order. */
+const LOCK_FILES = ['pnpm-lock.yaml', 'yarn.lock', 'bun.lockb', 'bun.lock', 'package-lock.json'];
+
+/** The lock file NodejsFunction finds by default: in the nearest folder at or above `from` that holds one. */
+export function findLockFile(from: string = process.cwd()): string | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const found = LOCK_FILES.map((name) => join(dir, name)).find((file) => existsSync(file));
+    if (found !== undefined) return found;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The deepest folder holding every path given. */
+export function commonFolder(paths: readonly string[]): string {
+  const split = paths.map((path) => resolve(path).split(sep));
+  const first = split[0] ?? [];
+  let length = 0;
+  while (length < first.length && split.every((parts) => parts[length] === first[length])) length += 1;
+  return length <= 1 ? parse(resolve(paths[0] ?? '.')).root : first.slice(0, length).join(sep);
+}
+
+/**
+ * NodejsFunction's `depsLockFilePath` and `projectRoot` for an entry. By default NodejsFunction
+ * takes the project of the lock file above the working directory and refuses an entry outside
+ * it; hookgate's entries may live elsewhere: in the package's folder when a team installs it
+ * from a folder (`file:`, a symlink to outside the project), or in the cloud assembly folder
+ * (a team's handlers module, handlers-entry.ts). The project root becomes the folder holding
+ * both, which changes nothing for an entry inside the project. Local esbuild runs from there
+ * (Docker bundling, the fallback without esbuild, would mount it). Without a lock file,
+ * NodejsFunction's own error says what is missing.
+ */
+export function bundlingPaths(entry: string): Pick<nodejs.NodejsFunctionProps, 'depsLockFilePath' | 'projectRoot'> {
+  const lockFile = findLockFile();
+  if (lockFile === undefined) return {};
+  return { depsLockFilePath: lockFile, projectRoot: commonFolder([dirname(lockFile), entry]) };
 }

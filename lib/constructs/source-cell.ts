@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -13,12 +12,11 @@ import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
 import { EncryptedQueue } from './encrypted-queue';
+import { lambdaEntry } from './lambda-entry';
 import type { OnCallTopic } from './on-call-topic';
 import { SourceAlarms } from './source-alarms';
 import { envelopeKeyUse, serviceKeyUse } from './stack-key';
 import { WebhookFunction } from './webhook-function';
-
-const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
 
 /** Visibility timeout = this x processor timeout (AWS's advice for Lambda consumers). */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -41,6 +39,8 @@ export interface SourceCellProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Run both functions in this VPC's isolated subnets. @default no VPC */
   readonly vpc?: ec2.IVpc;
+  /** With vpc: the functions' subnets. @default the VPC's private isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Security groups of the functions in the VPC. @default one per function */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
   /** Verifier or processor errors per 5 minutes before on-call hears (the config's alarms.functionErrorCount). */
@@ -92,6 +92,7 @@ export class SourceCell extends Construct {
       logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,
       vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
     };
     const sourceJson = JSON.stringify(publicSource(source));
@@ -102,7 +103,7 @@ export class SourceCell extends Construct {
 
     this.verifier = new WebhookFunction(this, 'Verifier', {
       ...common,
-      entry: props.verifierEntry ?? join(LAMBDA_DIR, 'verifier', 'index.ts'),
+      entry: props.verifierEntry ?? lambdaEntry('verifier', 'index'),
       description: `hookgate ${source.name}: verify, dedupe, encrypt, enqueue`,
       // API Gateway gives up after 29 s; answer well before so the provider sees our 503.
       timeout: Duration.seconds(15),
@@ -159,7 +160,7 @@ export class SourceCell extends Construct {
 
     this.processor = new WebhookFunction(this, 'Processor', {
       ...common,
-      entry: props.processorEntry ?? join(LAMBDA_DIR, 'processor', 'index.ts'),
+      entry: props.processorEntry ?? lambdaEntry('processor', 'index'),
       description: `hookgate ${source.name}: decrypt and process`,
       timeout: processorTimeout,
       environment: {

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type EncryptedLogProps, encryptedLogGroup } from './encrypted-log-group';
 import { acknowledge } from '../nag';
-import { BUNDLING, NODE_ENVIRONMENT, RUNTIME } from './bundling';
+import { BUNDLING, bundlingPaths, NODE_ENVIRONMENT, RUNTIME } from './bundling';
 import { FunctionRole } from './function-role';
 
 /** Props of {@link WebhookFunction}. */
@@ -22,6 +22,8 @@ export interface WebhookFunctionProps extends EncryptedLogProps {
   readonly memorySize?: number;
   /** Place the function in this VPC's private isolated subnets. @default no VPC */
   readonly vpc?: ec2.IVpc;
+  /** With vpc: the subnets the function runs in. @default the VPC's private isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Security groups in the VPC. @default one created for the function */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
   /** What the function does, shown in the console. @default none */
@@ -62,6 +64,7 @@ export class WebhookFunction extends Construct {
     }
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
+      ...bundlingPaths(props.entry),
       handler: 'handler',
       runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -79,7 +82,7 @@ export class WebhookFunction extends Construct {
       environment: { ...props.environment, ...NODE_ENVIRONMENT },
       bundling: BUNDLING,
       ...(props.vpc !== undefined
-        ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
+        ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
         : {}),
     });
     acknowledge(
