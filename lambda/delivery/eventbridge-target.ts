@@ -3,7 +3,8 @@ import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } 
 import type { EventBridgeDestinationConfig } from '../config/destinations';
 import { type Clock, monotonic, timedCall } from './aws-call';
 import type { BodyRef } from './body-ref';
-import { type AttemptResult, type DeliveryEvent, type Target, type Verdict, webhookIdOf } from './contract';
+import type { AttemptResult, DeliveryEvent, Target, Verdict } from './contract';
+import { type EventFacts, eventFacts } from './event-facts';
 
 /**
  * The `eventbridge` destination: one attempt is one PutEvents of one entry to the destination's
@@ -29,25 +30,8 @@ import { type AttemptResult, type DeliveryEvent, type Target, type Verdict, webh
  *   ValidationException), or one too large even by reference: reject, the DLQ at once.
  */
 
-/** The `detail` of the events hookgate puts on a bus. */
-export interface EventBridgeDetail {
-  /** The source name (the URL path segment the webhook came in on). */
-  readonly source: string;
-  /** The destination's name. */
-  readonly destination: string;
-  /** The key to be idempotent on: the same for every retry and replay of the event. */
-  readonly dedupeKey: string;
-  /** The event's Standard Webhooks id (contract.ts `webhookIdOf`). */
-  readonly webhookId: string;
-  readonly eventId?: string;
-  /** The provider's event type, when it sent one; see {@link typeSigned}. */
-  readonly eventType?: string;
-  /** True when the provider's signature covered `eventType`. */
-  readonly typeSigned: boolean;
-  /** When hookgate received the webhook (ISO 8601). */
-  readonly receivedAt: string;
-  /** The safe request headers, lower-case names; never signatures. */
-  readonly headers: Readonly<Record<string, string>>;
+/** The `detail` of the events hookgate puts on a bus: the event's facts, and its body or where it is. */
+export interface EventBridgeDetail extends EventFacts {
   /**
    * The exact body: UTF-8 text when it is valid UTF-8, else base64 (see {@link bodyEncoding}).
    * Absent when the event carries {@link bodyRef} instead.
@@ -62,8 +46,6 @@ export interface EventBridgeDetail {
   readonly payload?: unknown;
   /** Where the body is, when the event would not fit with it: read it with body-ref.ts `fetchEventBody`. */
   readonly bodyRef?: BodyRef;
-  /** Set when the event is a replay: its id. */
-  readonly replayId?: string;
 }
 
 /** An `eventbridge` destination as its delivery function sees it. */
@@ -133,22 +115,6 @@ function payloadOf(event: DeliveryEvent, text: string | undefined): { readonly p
   }
 }
 
-/** The facts of the event, in every detail. */
-function factsOf(event: DeliveryEvent): EventBridgeDetail {
-  return {
-    source: event.source,
-    destination: event.destination,
-    dedupeKey: event.dedupeKey,
-    webhookId: webhookIdOf(event.dedupeKey),
-    ...(event.eventId !== undefined ? { eventId: event.eventId } : {}),
-    ...(event.eventType !== undefined ? { eventType: event.eventType } : {}),
-    typeSigned: event.typeSigned,
-    receivedAt: event.receivedAt,
-    headers: event.headers,
-    ...(event.replayId !== undefined ? { replayId: event.replayId } : {}),
-  };
-}
-
 /** Creates the target of an `eventbridge` destination (see the module comment). */
 export function createEventBridgeTarget(options: EventBridgeTargetOptions): Target {
   const { destination, eventBridge } = options;
@@ -165,7 +131,7 @@ export function createEventBridgeTarget(options: EventBridgeTargetOptions): Targ
 
   /** The largest form of the event that fits, storing the body when only a reference fits. */
   async function entryFor(event: DeliveryEvent): Promise<PutEventsRequestEntry> {
-    const facts = factsOf(event);
+    const facts = eventFacts(event);
     const text = isUtf8(event.body) ? event.body.toString('utf8') : undefined;
     const body = text !== undefined ? { body: text, bodyEncoding: 'utf-8' as const } : { body: event.body.toString('base64'), bodyEncoding: 'base64' as const };
     const parsed = payloadOf(event, text);

@@ -1,7 +1,8 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { LambdaDestinationConfig } from '../config/destinations';
 import { type Clock, monotonic, timedCall } from './aws-call';
-import { type AttemptResult, type DeliveryEvent, type Target, type Verdict, webhookIdOf } from './contract';
+import type { AttemptResult, DeliveryEvent, Target, Verdict } from './contract';
+import { type EventFacts, eventFacts } from './event-facts';
 
 /**
  * The `lambda` destination with `functionArn`: one attempt is one synchronous Invoke
@@ -24,31 +25,11 @@ import { type AttemptResult, type DeliveryEvent, type Target, type Verdict, webh
  * The function's answer and error payloads are never read: they may quote the event.
  */
 
-/** The JSON a function given as `functionArn` receives. */
-export interface LambdaDestinationEvent {
-  /** The source name (the URL path segment the webhook came in on). */
-  readonly source: string;
-  /** The destination's name. */
-  readonly destination: string;
-  /** The key to be idempotent on: the same for every retry and replay of the event. */
-  readonly dedupeKey: string;
-  /** The event's Standard Webhooks id (contract.ts `webhookIdOf`), as `http` destinations get it. */
-  readonly webhookId: string;
-  /** The provider's event or delivery id, when it sent one. */
-  readonly eventId?: string;
-  /** The provider's event type, when it sent one; see {@link typeSigned}. */
-  readonly eventType?: string;
-  /** True when the provider's signature covered `eventType` (read from the signed body). */
-  readonly typeSigned: boolean;
-  /** When hookgate received the webhook (ISO 8601). */
-  readonly receivedAt: string;
-  /** The safe request headers (content type, user agent, provider ids), lower-case names; never signatures. */
-  readonly headers: Readonly<Record<string, string>>;
+/** The JSON a function given as `functionArn` receives: the event's facts and its exact body, base64. */
+export interface LambdaDestinationEvent extends EventFacts {
   /** The exact body the provider sent, base64. */
   readonly body: string;
   readonly bodyEncoding: 'base64';
-  /** Set when the event is a replay: its id. */
-  readonly replayId?: string;
 }
 
 /** A `lambda` destination as its delivery function sees it. */
@@ -69,20 +50,7 @@ const REJECTED = new Set(['RequestTooLargeException', 'InvalidRequestContentExce
 
 /** The event as the function receives it. */
 export function lambdaDestinationEvent(event: DeliveryEvent): LambdaDestinationEvent {
-  return {
-    source: event.source,
-    destination: event.destination,
-    dedupeKey: event.dedupeKey,
-    webhookId: webhookIdOf(event.dedupeKey),
-    ...(event.eventId !== undefined ? { eventId: event.eventId } : {}),
-    ...(event.eventType !== undefined ? { eventType: event.eventType } : {}),
-    typeSigned: event.typeSigned,
-    receivedAt: event.receivedAt,
-    headers: event.headers,
-    body: event.body.toString('base64'),
-    bodyEncoding: 'base64',
-    ...(event.replayId !== undefined ? { replayId: event.replayId } : {}),
-  };
+  return { ...eventFacts(event), body: event.body.toString('base64'), bodyEncoding: 'base64' };
 }
 
 /** Creates the target of a `lambda` destination with `functionArn` (see the module comment). */
