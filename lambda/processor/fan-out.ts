@@ -197,7 +197,15 @@ export function createFanOutHandler(deps: FanOutDeps): (event: SQSEvent) => Prom
         else if (routed !== 'dead-lettered' && routed.to.length === 0) logger.info('event matches no destination; dropped', routed.meta);
       });
       const refused = await Promise.all(deps.destinations.map((destination) => forward(destination, routes, records)));
-      for (const { record } of refused.flat()) failed.add(record);
+      refused.forEach((entries, index) => {
+        const destination = deps.destinations[index] as DestinationQueue;
+        for (const { id, record } of entries) {
+          failed.add(record);
+          const routed = routes[Number(id)];
+          const meta = typeof routed === 'object' ? routed.meta : { messageId: record.messageId };
+          logger.warn('event not forwarded to a destination; the record will be retried whole', { ...meta, destination: destination.name });
+        }
+      });
       const deadLettered = routes.filter((routed) => routed === 'dead-lettered').length;
       const unmatched = routes.filter((routed) => typeof routed !== 'string' && routed.to.length === 0).length;
       deps.metrics?.count(METRICS.processed, records.length - failed.size - deadLettered);

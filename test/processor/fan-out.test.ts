@@ -250,6 +250,8 @@ describe('fan-out to destination queues', () => {
     expect(dedupeKeys(await receiveAll(limited.queueUrl, 1))).toEqual([small.dedupeKey]);
     expect(counts).toMatchObject({ 'Forwarded/small': 1, Processed: 1, ProcessingFailures: 1 });
     expect(logger.lines.some((line) => line.includes('destination queue refused messages') && line.includes('InvalidParameterValue'))).toBe(true);
+    const warned = logger.lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => String(line.message).startsWith('event not forwarded'));
+    expect(warned).toMatchObject({ level: 'warn', destination: 'small', dedupeKey: large.messageAttributes.dedupeKey?.stringValue });
   });
 
   it('retries a record whose destination queue cannot be reached, until the source DLQ; the other destination gets each event once', async () => {
