@@ -4,7 +4,9 @@
  *
  * - the processor API: {@link defineHandlers} and the {@link WebhookEvent} its handlers receive
  *   (a source's `processorEntry`, a `lambda` destination's `entry`);
- * - {@link DeliveryEvent}, what a destination receives.
+ * - {@link DeliveryEvent}, what a destination receives;
+ * - {@link fetchEventBody}, for consumers of an `eventbridge` destination whose event carries a
+ *   `bodyRef` (a body too large for EventBridge), granted by the construct.
  */
 export {
   defineHandlers,
@@ -20,3 +22,6 @@ export {
   type WebhookEvent,
 } from '../lambda/processor/api';
 export type { DeliveryEvent } from '../lambda/delivery/contract';
+export { fetchEventBody, type BodyRef, type BodyReference, type FetchEventBodyDeps } from '../lambda/delivery/body-ref';
+export type { EventBridgeDetail } from '../lambda/delivery/eventbridge-target';
+export type { LambdaDestinationEvent } from '../lambda/delivery/lambda-target';

@@ -24,8 +24,11 @@ export interface DeadLetterDeps {
   readonly queueUrl: string;
 }
 
-/** The record's attributes back in the SendMessage shape (Lambda gives binary values base64). */
-function sendableAttributes(record: SQSRecord): Record<string, MessageAttributeValue> {
+/**
+ * The record's attributes back in the SendMessage shape (Lambda gives binary values base64), so a
+ * copy carries exactly the attributes the original was sent with (here, and in the fan-out).
+ */
+export function sendableAttributes(record: SQSRecord): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
     out[name] = {

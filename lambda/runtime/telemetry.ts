@@ -34,6 +34,8 @@ export const METRICS = {
   destinationDimension: 'destination',
   /** Count: events the fan-out sent to a destination's queue (dimensions source, destination). */
   forwarded: 'Forwarded',
+  /** Count: events the fan-out dropped on purpose because no destination's `events` filter matches them. */
+  unmatched: 'Unmatched',
   /** Count: attempts the destination accepted (2xx, or the Lambda/EventBridge call succeeded). */
   delivered: 'Delivered',
   /** Count: failed attempts that will be retried (5xx, 3xx, 408/409/425/429, timeouts, network errors). */

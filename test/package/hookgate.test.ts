@@ -127,9 +127,9 @@ describe('the team\'s processor code', () => {
     expect(files).toHaveLength(1);
     // The team's table handed to hookgate's processor factory, both by absolute path.
     const generated = readFileSync(join(folder, files[0] ?? ''), 'utf8');
-    expect(generated).toContain(`import { createLambdaHandler } from ${JSON.stringify(lambdaEntry('processor', 'lambda-handler'))};`);
+    expect(generated).toContain(`import { createProcessorEntry } from ${JSON.stringify(lambdaEntry('processor', 'entry'))};`);
     expect(generated).toContain(`import { handlers } from ${JSON.stringify(join(root, 'processors', 'ehr.ts'))};`);
-    expect(generated).toContain('export const handler = createLambdaHandler(handlers);');
+    expect(generated).toContain('export const handler = createProcessorEntry({ handlers });');
   });
 
   it('refuses processor code for a source the config does not have', () => {

@@ -98,7 +98,7 @@ afterAll(() => {
 
 describe('the npm package', () => {
   it('holds compiled JavaScript with declarations for every module of lib/ and lambda/, and the config schema', () => {
-    for (const entry of ['dist/lib/index', 'dist/lib/runtime', 'dist/lib/hookgate', 'dist/lambda/verifier/index', 'dist/lambda/processor/lambda-handler']) {
+    for (const entry of ['dist/lib/index', 'dist/lib/runtime', 'dist/lib/hookgate', 'dist/lambda/verifier/index', 'dist/lambda/processor/entry']) {
       expect(tarball).toContain(`${entry}.js`);
       expect(tarball).toContain(`${entry}.d.ts`);
     }
