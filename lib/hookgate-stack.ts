@@ -4,12 +4,14 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { type EnvironmentConfigInput, namedSources } from '../lambda/config/schema';
 import { METRICS } from '../lambda/runtime/telemetry';
 import { DedupeTable } from './constructs/dedupe-table';
+import { DeliveryTable } from './constructs/delivery-table';
+import { destinationNetworkNeeds, destinationsOf, payloadExpirationDays } from './constructs/destination-cell';
 import { EdgeAlarms } from './constructs/edge-alarms';
 import { HookgateDashboard } from './constructs/hookgate-dashboard';
 import { IngressApi, WEBHOOKS_PATH } from './constructs/ingress-api';
 import { OnCallTopic } from './constructs/on-call-topic';
 import { PayloadBucket } from './constructs/payload-bucket';
-import { PrivateNetwork } from './constructs/private-network';
+import { type FunctionNetwork, functionNetwork } from './constructs/private-network';
 import { SourceCell } from './constructs/source-cell';
 import { StackKey } from './constructs/stack-key';
 import { firewallSource, WebhookFirewall } from './constructs/webhook-firewall';
@@ -25,6 +27,10 @@ export interface HookgateStackProps extends StackProps {
   readonly verifierEntry?: string;
   /** Processor entry point. @default lambda/processor/index.ts */
   readonly processorEntry?: string;
+  /** Delivery function entry point. @default lambda/delivery/index.ts */
+  readonly deliveryEntry?: string;
+  /** Folder a `lambda` destination's `entry` is relative to. @default process.cwd() */
+  readonly projectRoot?: string;
 }
 
 /**
@@ -37,8 +43,10 @@ export interface HookgateStackProps extends StackProps {
 export class HookgateStack extends Stack {
   public readonly key: StackKey;
   public readonly onCall: OnCallTopic;
-  public readonly network?: PrivateNetwork;
+  public readonly network?: FunctionNetwork;
   public readonly dedupe: DedupeTable;
+  /** Circuit-breaker state and delivery attempts, when a source has destinations. */
+  public readonly deliveries?: DeliveryTable;
   public readonly payloads: PayloadBucket;
   public readonly cells: readonly SourceCell[];
   public readonly ingress: IngressApi;
@@ -50,7 +58,7 @@ export class HookgateStack extends Stack {
     // Every default applied: from here on the config is complete.
     const config = validateStackInput(props.environmentName, props.config);
     // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the input config is replaced by the parsed one above
-    const { environmentName, config: _input, verifierEntry, processorEntry, ...stackProps } = props;
+    const { environmentName, config: _input, verifierEntry, processorEntry, deliveryEntry, projectRoot, ...stackProps } = props;
     super(scope, id, { description: `hookgate ${environmentName}: webhook ingestion`, ...stackProps });
     const retain = config.retain;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -65,10 +73,12 @@ export class HookgateStack extends Stack {
     // Every log group: encrypted with the stack key, the config's retention, removed with the stack or not.
     const withKey = { logEncryptionKey: key, logRetention, logRemovalPolicy: removalPolicy };
     this.onCall = new OnCallTopic(this, 'OnCall', { encryptionKey: key, email: config.alarms.email });
-    this.network = config.vpc ? new PrivateNetwork(this, 'Network', withKey) : undefined;
+    this.network = config.vpc ? functionNetwork(this, 'Network', { ...withKey, network: config.network, ...destinationNetworkNeeds(sources) }) : undefined;
     this.dedupe = new DedupeTable(this, 'Dedupe', { encryptionKey: key, retain });
+    this.deliveries = destinationsOf(sources).length > 0 ? new DeliveryTable(this, 'Deliveries', { encryptionKey: key, retain }) : undefined;
     this.payloads = new PayloadBucket(this, 'Payloads', {
       encryptionKey: key,
+      expirationDays: payloadExpirationDays(sources),
       accessLogRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
@@ -104,7 +114,13 @@ export class HookgateStack extends Stack {
         logRetention,
         removalPolicy,
         vpc: this.network?.vpc,
-        securityGroups: this.network === undefined ? undefined : [this.network.functionSecurityGroup],
+        vpcSubnets: this.network?.functions.subnets,
+        securityGroups: this.network?.functions.securityGroups,
+        deliveryPlacement: this.network?.deliveries,
+        deliveryTable: this.deliveries?.table,
+        deliveryHistoryDays: config.deliveryHistoryDays,
+        projectRoot,
+        deliveryEntry,
         functionErrorCount: config.alarms.functionErrorCount,
         queueAgeSeconds: config.alarms.queueAgeSeconds,
         verifierEntry,

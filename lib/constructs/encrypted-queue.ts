@@ -22,6 +22,12 @@ export interface EncryptedQueueProps {
   readonly maxReceiveCount: number;
   /** What happens to both queues when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long the work queue keeps a message: longer than anything that retries it there (a
+   * destination's retry window). At most {@link DEAD_LETTER_RETENTION}.
+   * @default WORK_QUEUE_RETENTION
+   */
+  readonly retentionPeriod?: Duration;
 }
 
 /**
@@ -51,7 +57,7 @@ export class EncryptedQueue extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
-      retentionPeriod: WORK_QUEUE_RETENTION,
+      retentionPeriod: props.retentionPeriod ?? WORK_QUEUE_RETENTION,
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });

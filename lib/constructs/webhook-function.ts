@@ -22,6 +22,8 @@ export interface WebhookFunctionProps extends EncryptedLogProps {
   readonly memorySize?: number;
   /** Place the function in this VPC's private isolated subnets. @default no VPC */
   readonly vpc?: ec2.IVpc;
+  /** Subnets of the VPC the function runs in. @default the VPC's private isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Security groups in the VPC. @default one created for the function */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
   /** What the function does, shown in the console. @default none */
@@ -79,7 +81,7 @@ export class WebhookFunction extends Construct {
       environment: { ...props.environment, ...NODE_ENVIRONMENT },
       bundling: BUNDLING,
       ...(props.vpc !== undefined
-        ? { vpc: props.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
+        ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups ? [...props.securityGroups] : undefined }
         : {}),
     });
     acknowledge(
@@ -94,5 +96,22 @@ export class WebhookFunction extends Construct {
   /** Adds one statement to the function's own role. */
   addToRolePolicy(statement: iam.PolicyStatement): void {
     this.role.addToPrincipalPolicy(statement);
+  }
+
+  /**
+   * Acknowledges the HIPAA findings every queue-fed or API-fed function has, each with its
+   * reason: no function-level DLQ (`dlq`), no reserved concurrency (`concurrency`), and, outside
+   * a VPC, the environment's `vpc: false`.
+   */
+  acknowledgeFindings(inVpc: boolean, [dlq, concurrency]: readonly [string, string]): void {
+    acknowledge(this.function, 'HIPAA.Security-LambdaDLQ', dlq);
+    acknowledge(this.function, 'HIPAA.Security-LambdaConcurrency', concurrency);
+    if (!inVpc) {
+      acknowledge(
+        this.function,
+        'HIPAA.Security-LambdaInsideVPC',
+        'This environment sets vpc: false (a development choice in config); the function only calls AWS APIs over TLS with IAM. Environments that carry production PHI set vpc: true.',
+      );
+    }
   }
 }
