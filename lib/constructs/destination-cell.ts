@@ -95,6 +95,8 @@ export class DestinationCell extends Construct {
   public readonly delivery: WebhookFunction;
   /** The Secrets Manager secret an `http` destination signs with. */
   public readonly signingSecret?: secretsmanager.ISecret;
+  /** The generated entry point of a `lambda` destination with `entry` (the team's handlers behind hookgate's processor). */
+  public readonly handlerEntry?: string;
   public readonly alarms: DestinationAlarms;
   private readonly payloadBucket: s3.IBucket;
   private readonly encryptionKey: kms.IKey;
@@ -145,9 +147,10 @@ export class DestinationCell extends Construct {
     }
 
     if (destination.type === 'lambda' && destination.entry !== undefined) {
+      this.handlerEntry = generatedEntry(this, resolve(props.projectRoot ?? process.cwd(), destination.entry), where);
       this.delivery = new WebhookFunction(this, 'Handler', {
         ...common,
-        entry: generatedEntry(this, resolve(props.projectRoot ?? process.cwd(), destination.entry), where),
+        entry: this.handlerEntry,
         description: `hookgate ${where}: the team's handler`,
         memorySize: destination.memorySize,
         environment: { ...shared, [ENV.source]: props.sourceJson },
@@ -194,12 +197,22 @@ export class DestinationCell extends Construct {
    * Lets `grantee` read the bodies an `eventbridge` destination sent by reference (events whose
    * body is too large for EventBridge point at an object under `<source>/refs/`): s3:GetObject
    * on those objects, and kms:Decrypt only under this source's envelope encryption context and
-   * through S3.
+   * through S3. When the grantee is a construct, its cdk-nag finding on that prefix is
+   * acknowledged with this reason.
    */
   grantReadEventBodies(grantee: iam.IGrantable): iam.Grant {
     if (this.destination.type !== 'eventbridge') throw new Error(`destination ${this.sourceName}/${this.destinationName} is not an eventbridge destination`);
     const open = envelopeKeyUse(this.encryptionKey, 'OpenEventBodies', this.sourceName, ['kms:Decrypt']);
     const objects = serviceKeyUse(this.encryptionKey, 'EventBodyObjects', 's3', ['kms:Decrypt']);
+    const principal = grantee.grantPrincipal;
+    if (Construct.isConstruct(principal)) {
+      const bucketId = Stack.of(this).getLogicalId(this.payloadBucket.node.defaultChild as s3.CfnBucket);
+      acknowledge(
+        principal,
+        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${this.sourceName}/refs/*]`,
+        `Bodies sent by reference get a key per event; the read is limited to the prefix ${this.sourceName}/refs/ of destination ${this.sourceName}/${this.destinationName}.`,
+      );
+    }
     return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.refsArn()] })
       .combine(iam.Grant.addToPrincipal({ grantee, actions: open.actions, resourceArns: open.resources, conditions: open.conditions as Record<string, Record<string, unknown>> }))
       .combine(iam.Grant.addToPrincipal({ grantee, actions: objects.actions, resourceArns: objects.resources, conditions: objects.conditions as Record<string, Record<string, unknown>> }));

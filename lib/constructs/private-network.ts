@@ -1,3 +1,4 @@
+import { Fn } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -196,7 +197,8 @@ export class ExistingNetwork extends Construct implements FunctionNetwork {
   constructor(scope: Construct, id: string, props: ExistingNetworkProps) {
     super(scope, id);
     const zones = props.availabilityZones;
-    this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: zones === undefined ? [] : [...zones] });
+    // Without the AZs, the region's (never read: functions are placed by subnet id).
+    this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: zones === undefined ? Fn.getAzs() : [...zones] });
     const subnets: ec2.SubnetSelection = {
       subnets: props.subnetIds.map((subnetId, i) =>
         ec2.Subnet.fromSubnetAttributes(this, `Subnet${i + 1}`, { subnetId, ...(zones === undefined ? {} : { availabilityZone: zones[i] }) }),
