@@ -15,7 +15,7 @@ import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
 import { circuitKey } from './delivery-table';
 import { DestinationAlarms, type DestinationConsumer } from './destination-alarms';
-import { DEAD_LETTER_RETENTION, EncryptedQueue } from './encrypted-queue';
+import { DEAD_LETTER_RETENTION, EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from './encrypted-queue';
 import type { OnCallTopic } from './on-call-topic';
 import { MIN_PAYLOAD_EXPIRATION_DAYS } from './payload-bucket';
 import type { DestinationService, FunctionPlacement } from './private-network';
@@ -36,9 +36,6 @@ const MAX_FUNCTION_TIMEOUT_SECONDS = 900;
  * window ends, long before this.
  */
 export const DELIVERY_MAX_RECEIVE_COUNT = 1000;
-
-/** Visibility timeout = this x the destination function's timeout (AWS's advice for Lambda consumers). */
-const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** Props of {@link DestinationCell}. */
 export interface DestinationCellProps {

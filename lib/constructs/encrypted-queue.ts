@@ -9,6 +9,9 @@ export const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
 /** How long the DLQ keeps a message (SQS's maximum), counted from its first enqueue. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
 
+/** Visibility timeout = this x the consumer's timeout (AWS's advice for Lambda consumers). */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
 /** How long the work queue keeps a message. */
 export const WORK_QUEUE_RETENTION = Duration.days(4);
 

@@ -129,7 +129,7 @@ export class PrivateNetwork extends Construct implements FunctionNetwork {
     if (props.deliveryPorts === undefined) {
       this.deliveries = this.functions;
     } else {
-      this.deliverySecurityGroup = deliverySecurityGroup(this, this.vpc, props.deliveryPorts);
+      this.deliverySecurityGroup = egressOnlyGroup(this, this.vpc, props.deliveryPorts);
       this.endpointSecurityGroup.addIngressRule(this.deliverySecurityGroup, ec2.Port.tcp(443), 'HTTPS from hookgate delivery functions');
       this.deliveries = {
         vpc: this.vpc,
@@ -205,11 +205,11 @@ export class ExistingNetwork extends Construct implements FunctionNetwork {
       ),
     };
     const given = props.securityGroupIds?.map((groupId, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i + 1}`, groupId));
-    const functionGroups = given ?? [deliverySecurityGroup(this, this.vpc, [443], 'Functions', 'hookgate functions: HTTPS out only')];
+    const functionGroups = given ?? [egressOnlyGroup(this, this.vpc, [443], 'Functions', 'hookgate functions: HTTPS out only')];
     this.functions = { vpc: this.vpc, subnets, securityGroups: functionGroups };
     const ports = props.deliveryPorts;
     const ownDeliveryGroup = given === undefined && ports !== undefined && ports.some((port) => port !== 443);
-    this.deliveries = ownDeliveryGroup ? { ...this.functions, securityGroups: [deliverySecurityGroup(this, this.vpc, ports)] } : this.functions;
+    this.deliveries = ownDeliveryGroup ? { ...this.functions, securityGroups: [egressOnlyGroup(this, this.vpc, ports)] } : this.functions;
   }
 }
 
@@ -237,7 +237,7 @@ export function functionNetwork(scope: Construct, id: string, props: FunctionNet
 }
 
 /** A security group whose only rules are egress to any IPv4 address on `ports` (TCP). */
-function deliverySecurityGroup(
+function egressOnlyGroup(
   scope: Construct,
   vpc: ec2.IVpc,
   ports: readonly number[],

@@ -13,7 +13,7 @@ import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
 import { DestinationCell, destinationsOf } from './destination-cell';
-import { EncryptedQueue } from './encrypted-queue';
+import { EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from './encrypted-queue';
 import type { OnCallTopic } from './on-call-topic';
 import type { FunctionPlacement } from './private-network';
 import { SourceAlarms } from './source-alarms';
@@ -22,8 +22,7 @@ import { WebhookFunction } from './webhook-function';
 
 const LAMBDA_DIR = join(__dirname, '..', '..', 'lambda');
 
-/** Visibility timeout = this x processor timeout (AWS's advice for Lambda consumers). */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+export { VISIBILITY_TIMEOUT_FACTOR } from './encrypted-queue';
 
 /** Props of {@link SourceCell}. */
 export interface SourceCellProps {

@@ -12,6 +12,7 @@ import { METRICS } from '../../lambda/runtime/telemetry';
 import { bodyKey, idKey } from '../../lambda/signatures/dedupe-key';
 import { newHookgateApp } from '../../lib/app';
 import { circuitKey } from '../../lib/constructs/delivery-table';
+import { FunctionRole } from '../../lib/constructs/function-role';
 import { DELIVERY_MAX_RECEIVE_COUNT, type DestinationCell, deliveryTimeoutSeconds, payloadExpirationDays } from '../../lib/constructs/destination-cell';
 import { MIN_PAYLOAD_EXPIRATION_DAYS } from '../../lib/constructs/payload-bucket';
 import { HookgateStack } from '../../lib/hookgate-stack';
@@ -69,11 +70,12 @@ const EXISTING_VPC = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaaa
 
 /** Outside a VPC, history kept 90 days, a bus by ARN, and a consumer of its by-reference bodies. */
 const elsewhere = once(() => {
-  let consumer: iam.Role | undefined;
+  let consumer: FunctionRole | undefined;
   const built = synth(
     config({ vpc: false, deliveryHistoryDays: 90 }, { stripe: { ...stripe, destinations: { bus: { type: 'eventbridge', busName: BUS_ARN }, hooks: { type: 'http', url: 'https://x.example.com/', secretName: 'n' } } } }),
     (stack) => {
-      consumer = new iam.Role(stack, 'Consumer', { assumedBy: new iam.AccountRootPrincipal() });
+      // A consumer function's role, as hookgate builds them (one managed policy, no inline one).
+      consumer = new FunctionRole(stack, 'Consumer');
       stack.cells[0].destinations[0].grantReadEventBodies(consumer);
     },
   );
