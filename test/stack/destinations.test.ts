@@ -34,12 +34,13 @@ const BILLING: DestinationConfigInput = {
   events: ['payment_intent.*'],
   allowPrivateNetwork: true,
 };
+const AUDIT: DestinationConfigInput = { type: 'http', url: 'https://audit.example.com:8443/in', secretName: 'hookgate/staging/out/audit', batchSize: 5, timeoutSeconds: 30, maxInFlight: 3 };
 const stripe: SourceConfigInput = {
   provider: 'stripe',
   secretName: 'hookgate/staging/stripe',
   destinations: {
     billing: BILLING,
-    audit: { type: 'http', url: 'https://audit.example.com:8443/in', secretName: 'hookgate/staging/out/audit', batchSize: 5, timeoutSeconds: 30, maxInFlight: 3 },
+    audit: AUDIT,
     ehr: { type: 'lambda', entry: 'ehr-handlers.ts', maxReceiveCount: 7 },
     theirs: { type: 'lambda', functionArn: FUNCTION_ARN },
     bus: { type: 'eventbridge', busName: 'clinical-events' },
@@ -84,8 +85,10 @@ const elsewhere = once(() => {
 });
 /** NAT egress, with only http and bundled destinations (no Lambda or EventBridge endpoint needed). */
 const natted = once(() => synth(config({ vpc: true, network: { egress: 'nat' } }, { stripe: { ...stripe, destinations: { billing: BILLING, ehr: { type: 'lambda', entry: 'ehr-handlers.ts' } } }, github })));
-/** A team's VPC, AZs known, hookgate's own security group. */
-const existing = once(() => synth(config({ vpc: true, network: { ...EXISTING_VPC, availabilityZones: ['eu-west-1a', 'eu-west-1b'] } }, { stripe: { ...stripe, destinations: { bus: { type: 'eventbridge', busName: 'b' } } } })));
+/** A team's VPC, AZs known, hookgate's own security groups; one destination on port 8443. */
+const existing = once(() =>
+  synth(config({ vpc: true, network: { ...EXISTING_VPC, availabilityZones: ['eu-west-1a', 'eu-west-1b'] } }, { stripe: { ...stripe, destinations: { bus: { type: 'eventbridge', busName: 'b' }, audit: AUDIT } } })),
+);
 
 const actionsOf = (s: Statement): string[] => asArray(s.Action);
 const onKey = (s: Statement): boolean => actionsOf(s).some((a) => a.startsWith('kms:'));
@@ -536,19 +539,22 @@ describe('network', () => {
     for (const subnet of Object.values(resources(natTemplate, 'AWS::EC2::Subnet'))) expect(subnet.Properties?.MapPublicIpOnLaunch).toBe(false);
   });
 
-  it('an existing VPC: every function in the given subnets, no VPC created, one group with https out only', () => {
+  it('an existing VPC: every function in the given subnets, no VPC created; functions get https out only, deliveries their ports too', () => {
     const network = EXISTING_VPC;
     const { stack: existingStack, template: existingTemplate } = existing();
     existingTemplate.resourceCountIs('AWS::EC2::VPC', 0);
     existingTemplate.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
-    const functions = existingStack.cells.flatMap((c) => [c.verifier.function, c.processor.function, ...c.destinations.map((d) => d.delivery.function)]);
-    const groups = Object.entries(resources(existingTemplate, 'AWS::EC2::SecurityGroup'));
-    expect(groups).toHaveLength(1);
-    expect(groups[0][1].Properties).toMatchObject({ VpcId: network.vpcId, SecurityGroupEgress: [expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 })] });
-    for (const fn of functions) {
+    const ingest = existingStack.cells.flatMap((c) => [c.verifier.function, c.processor.function]);
+    const deliveries = existingStack.cells.flatMap((c) => c.destinations.map((d) => d.delivery.function));
+    const groupId = (fn: { node: { defaultChild?: unknown } }): string => (groupsOf(existingTemplate, existingStack, fn) as [{ 'Fn::GetAtt': [string, string] }])[0]['Fn::GetAtt'][0];
+    for (const fn of [...ingest, ...deliveries]) {
       expect(JSON.parse(subnetsOf(existingTemplate, existingStack, fn))).toEqual(network.subnetIds);
-      expect(groupsOf(existingTemplate, existingStack, fn)).toEqual([{ 'Fn::GetAtt': [groups[0][0], 'GroupId'] }]);
+      expect(groupsOf(existingTemplate, existingStack, fn)).toHaveLength(1);
     }
+    const port = (p: number) => expect.objectContaining({ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: p, ToPort: p });
+    for (const fn of ingest) expect(egressOf(existingTemplate, groupId(fn))).toEqual([port(443)]);
+    for (const fn of deliveries) expect(egressOf(existingTemplate, groupId(fn))).toEqual([port(443), port(8443)]);
+    for (const [, group] of Object.entries(resources(existingTemplate, 'AWS::EC2::SecurityGroup'))) expect(group.Properties?.VpcId).toBe(network.vpcId);
   });
 
   it('an existing VPC with its own security groups: every function uses them and hookgate creates none', () => {
