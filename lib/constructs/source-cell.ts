@@ -270,11 +270,9 @@ export class SourceCell extends Construct {
     if (destinations.length === 0) return [];
     const deliveryTable = props.deliveryTable;
     if (deliveryTable === undefined) throw new Error(`source ${props.source.name}: destinations need a delivery table`);
-    const placement = props.deliveryPlacement ?? (props.vpc === undefined ? undefined : {
-      vpc: props.vpc,
-      subnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      securityGroups: props.securityGroups,
-    });
+    // Without a placement of their own, destinations run where the verifier and processor do.
+    const ownPlacement = props.vpc === undefined ? undefined : { vpc: props.vpc, subnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups };
+    const placement = props.deliveryPlacement ?? ownPlacement;
     return destinations.map(
       ({ name, destination }) =>
         new DestinationCell(this, `Destination-${name}`, {
