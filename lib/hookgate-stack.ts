@@ -24,6 +24,7 @@ export class HookgateStack extends Stack {
   public readonly onCall: Hookgate['onCall'];
   public readonly network?: Hookgate['network'];
   public readonly dedupe: Hookgate['dedupe'];
+  public readonly deliveries?: Hookgate['deliveries'];
   public readonly payloads: Hookgate['payloads'];
   public readonly cells: Hookgate['cells'];
   public readonly ingress: Hookgate['ingress'];
@@ -33,16 +34,17 @@ export class HookgateStack extends Stack {
 
   constructor(scope: Construct, id: string, props: HookgateStackProps) {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the input config and base folder are replaced by the resolved ones below
-    const { environmentName, config: _input, configBaseDir: _baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets, ...stackProps } = props;
+    const { environmentName, config: _input, configBaseDir: _baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets, deliveryEntry, ...stackProps } = props;
     // Validated before the stack exists: an invalid config leaves nothing half-built in the app.
     const { config, baseDir } = resolveHookgateConfig(props);
     super(scope, id, { description: `hookgate ${environmentName}: webhook ingestion`, ...stackProps });
-    this.hookgate = new Hookgate(this, HOOKGATE_ID, { environmentName, config, configBaseDir: baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets });
+    this.hookgate = new Hookgate(this, HOOKGATE_ID, { environmentName, config, configBaseDir: baseDir, verifierEntry, processorEntry, processorEntries, vpc, vpcSubnets, deliveryEntry });
     ({
       key: this.key,
       onCall: this.onCall,
       network: this.network,
       dedupe: this.dedupe,
+      deliveries: this.deliveries,
       payloads: this.payloads,
       cells: this.cells,
       ingress: this.ingress,

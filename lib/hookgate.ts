@@ -15,7 +15,9 @@ import { HookgateDashboard } from './constructs/hookgate-dashboard';
 import { IngressApi, WEBHOOKS_PATH } from './constructs/ingress-api';
 import { OnCallTopic } from './constructs/on-call-topic';
 import { PayloadBucket } from './constructs/payload-bucket';
-import { PrivateNetwork } from './constructs/private-network';
+import { type ExistingNetwork, type FunctionNetwork, functionNetwork, type PrivateNetwork } from './constructs/private-network';
+import { DeliveryTable } from './constructs/delivery-table';
+import { destinationNetworkNeeds, destinationsOf, payloadExpirationDays } from './constructs/destination-cell';
 import { SourceCell } from './constructs/source-cell';
 import { StackKey } from './constructs/stack-key';
 import { firewallSource, WebhookFirewall } from './constructs/webhook-firewall';
@@ -57,14 +59,10 @@ export interface HookgateProps {
   readonly vpc?: ec2.IVpc;
   /** With {@link vpc}: the subnets the functions run in. @default the VPC's private subnets (with egress if it has any, else isolated) */
   readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Delivery function entry point (destinations). @default lambda/delivery/index.ts */
+  readonly deliveryEntry?: string;
 }
 
-/** Where the functions of a Hookgate run, when in a VPC. */
-interface FunctionNetwork {
-  readonly vpc: ec2.IVpc;
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  readonly securityGroups: readonly ec2.ISecurityGroup[];
-}
 
 /**
  * hookgate as a construct: one environment's webhook ingestion, in any stack of a team's CDK app.
@@ -91,10 +89,12 @@ export class Hookgate extends Construct {
   public readonly key: StackKey;
   public readonly onCall: OnCallTopic;
   /** hookgate's own VPC (the config's `vpc: true`), unless {@link HookgateProps.vpc} was given. */
-  public readonly network?: PrivateNetwork;
+  public readonly network?: PrivateNetwork | ExistingNetwork;
   /** The VPC the functions run in, if any. */
   public readonly vpc?: ec2.IVpc;
   public readonly dedupe: DedupeTable;
+  /** Circuit-breaker state and delivery attempts, when a source has destinations. */
+  public readonly deliveries?: DeliveryTable;
   public readonly payloads: PayloadBucket;
   /** One cell per source, in config order. */
   public readonly cells: readonly SourceCell[];
@@ -126,12 +126,14 @@ export class Hookgate extends Construct {
     // Every log group: encrypted with the stack key, the config's retention, removed with the stack or not.
     const withKey = { logEncryptionKey: key, logRetention, logRemovalPolicy: removalPolicy };
     this.onCall = new OnCallTopic(this, 'OnCall', { encryptionKey: key, email: config.alarms.email });
-    this.network = props.vpc === undefined && config.vpc ? new PrivateNetwork(this, 'Network', withKey) : undefined;
+    this.network = props.vpc === undefined && config.vpc ? functionNetwork(this, 'Network', { ...withKey, network: config.network, ...destinationNetworkNeeds(sources) }) : undefined;
     const network = this.functionNetwork(props);
     this.vpc = network?.vpc;
     this.dedupe = new DedupeTable(this, 'Dedupe', { encryptionKey: key, retain });
+    this.deliveries = destinationsOf(sources).length > 0 ? new DeliveryTable(this, 'Deliveries', { encryptionKey: key, retain }) : undefined;
     this.payloads = new PayloadBucket(this, 'Payloads', {
       encryptionKey: key,
+      expirationDays: payloadExpirationDays(sources),
       accessLogRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
@@ -168,8 +170,13 @@ export class Hookgate extends Construct {
         logRetention,
         removalPolicy,
         vpc: network?.vpc,
-        vpcSubnets: network?.vpcSubnets,
-        securityGroups: network?.securityGroups,
+        vpcSubnets: network?.functions.subnets,
+        securityGroups: network?.functions.securityGroups,
+        deliveryPlacement: network?.deliveries,
+        deliveryTable: this.deliveries?.table,
+        deliveryHistoryDays: config.deliveryHistoryDays,
+        projectRoot: this.configBaseDir,
+        deliveryEntry: props.deliveryEntry,
         functionErrorCount: config.alarms.functionErrorCount,
         queueAgeSeconds: config.alarms.queueAgeSeconds,
         verifierEntry: props.verifierEntry,
@@ -233,10 +240,10 @@ export class Hookgate extends Construct {
         allowAllOutbound: false,
       });
       group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS endpoints and destinations');
-      return { vpc: props.vpc, vpcSubnets: props.vpcSubnets ?? {}, securityGroups: [group] };
+      const placement = { vpc: props.vpc, subnets: props.vpcSubnets ?? {}, securityGroups: [group] };
+      return { vpc: props.vpc, functions: placement, deliveries: placement };
     }
-    if (this.network === undefined) return undefined;
-    return { vpc: this.network.vpc, securityGroups: [this.network.functionSecurityGroup] };
+    return this.network;
   }
 }
 

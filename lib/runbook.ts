@@ -15,6 +15,13 @@ export const RUNBOOK = {
   apiLatency: 'docs/runbook.md#api-latency',
   wafBlocks: 'docs/runbook.md#waf-blocks',
   wafBlockedSigned: 'docs/runbook.md#waf-blocked-signed',
+  destinationDlqDepth: 'docs/runbook.md#destination-dlq-depth',
+  destinationQueueAge: 'docs/runbook.md#destination-queue-age',
+  deliveryErrors: 'docs/runbook.md#delivery-errors',
+  circuitOpened: 'docs/runbook.md#circuit-opened',
+  deliveryRejected: 'docs/runbook.md#delivery-rejected',
+  destinationGone: 'docs/runbook.md#destination-gone',
+  addressRefused: 'docs/runbook.md#address-refused',
 } as const;
 
 export type RunbookEntry = (typeof RUNBOOK)[keyof typeof RUNBOOK];

@@ -9,6 +9,9 @@ export const MAX_MESSAGE_SIZE_BYTES = 1_048_576;
 /** How long the DLQ keeps a message (SQS's maximum), counted from its first enqueue. */
 export const DEAD_LETTER_RETENTION = Duration.days(14);
 
+/** Visibility timeout = this x the consumer's timeout (AWS's advice for Lambda consumers). */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
 /** How long the work queue keeps a message. */
 export const WORK_QUEUE_RETENTION = Duration.days(4);
 
@@ -22,6 +25,12 @@ export interface EncryptedQueueProps {
   readonly maxReceiveCount: number;
   /** What happens to both queues when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How long the work queue keeps a message: longer than anything that retries it there (a
+   * destination's retry window). At most {@link DEAD_LETTER_RETENTION}.
+   * @default WORK_QUEUE_RETENTION
+   */
+  readonly retentionPeriod?: Duration;
 }
 
 /**
@@ -51,7 +60,7 @@ export class EncryptedQueue extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       ...common,
-      retentionPeriod: WORK_QUEUE_RETENTION,
+      retentionPeriod: props.retentionPeriod ?? WORK_QUEUE_RETENTION,
       visibilityTimeout: props.visibilityTimeout,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });

@@ -3,6 +3,7 @@ import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { METRICS } from '../../lambda/runtime/telemetry';
+import { destinationMetric } from './destination-alarms';
 import { wafBlockedRequests } from './edge-alarms';
 import type { SourceCell } from './source-cell';
 
@@ -17,7 +18,7 @@ export interface HookgateDashboardProps {
 
 const PERIOD = Duration.minutes(5);
 
-/** One dashboard per environment: traffic, outcomes by source, latency, queues, errors, WAF. */
+/** One dashboard per environment: traffic, outcomes by source, latency, queues, errors, WAF; a row per destination. */
 export class HookgateDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
 
@@ -110,6 +111,25 @@ export class HookgateDashboard extends Construct {
         left: [wafBlockedRequests(props.webAclName, this)],
       }),
     );
+    // A row per destination: what got through, what failed, what waits in its DLQ, its breaker.
+    for (const cell of props.cells.flatMap((c) => c.destinations)) {
+      const names = { metricsNamespace: props.metricsNamespace, sourceName: cell.sourceName, destinationName: cell.destinationName };
+      const title = (what: string): string => `${cell.sourceName}/${cell.destinationName}: ${what}`;
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({ title: title('delivered'), width: 6, left: [destinationMetric(names, METRICS.delivered, { label: 'delivered' })] }),
+        new cloudwatch.GraphWidget({
+          title: title('failures'),
+          width: 6,
+          left: [
+            destinationMetric(names, METRICS.deliveryFailures, { label: 'retried' }),
+            destinationMetric(names, METRICS.deliveryRejected, { label: 'rejected' }),
+            destinationMetric(names, METRICS.retriesExhausted, { label: 'retries exhausted' }),
+          ],
+        }),
+        new cloudwatch.GraphWidget({ title: title('DLQ depth'), width: 6, left: [cell.queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...max, label: 'DLQ' })] }),
+        new cloudwatch.GraphWidget({ title: title('circuit opened'), width: 6, left: [destinationMetric(names, METRICS.circuitOpened, { label: 'opened' })] }),
+      );
+    }
   }
 }
 

@@ -1,25 +1,26 @@
 import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { durationSeconds, type NamedSource } from '../../lambda/config/schema';
+import { configSchema, durationSeconds, type NamedSource } from '../../lambda/config/schema';
 import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
-import { EncryptedQueue } from './encrypted-queue';
+import { DestinationCell, destinationsOf } from './destination-cell';
+import { EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from './encrypted-queue';
 import { lambdaEntry } from './lambda-entry';
 import type { OnCallTopic } from './on-call-topic';
+import type { FunctionPlacement } from './private-network';
 import { SourceAlarms } from './source-alarms';
 import { envelopeKeyUse, serviceKeyUse } from './stack-key';
 import { WebhookFunction } from './webhook-function';
 
-/** Visibility timeout = this x processor timeout (AWS's advice for Lambda consumers). */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+export { VISIBILITY_TIMEOUT_FACTOR } from './encrypted-queue';
 
 /** Props of {@link SourceCell}. */
 export interface SourceCellProps {
@@ -39,10 +40,20 @@ export interface SourceCellProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Run both functions in this VPC's isolated subnets. @default no VPC */
   readonly vpc?: ec2.IVpc;
-  /** With vpc: the functions' subnets. @default the VPC's private isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Security groups of the functions in the VPC. @default one per function */
   readonly securityGroups?: readonly ec2.ISecurityGroup[];
+  /** Subnets of the VPC the verifier and processor run in. @default the VPC's private isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Where the destinations' functions run. @default where the verifier and processor run */
+  readonly deliveryPlacement?: FunctionPlacement;
+  /** Circuit-breaker state and delivery attempts (DeliveryTable): required when the source has destinations. @default none */
+  readonly deliveryTable?: dynamodb.ITable;
+  /** Days a delivery attempt record lives (the config's deliveryHistoryDays). @default the config's default */
+  readonly deliveryHistoryDays?: number;
+  /** Folder a `lambda` destination's `entry` is relative to. @default process.cwd() */
+  readonly projectRoot?: string;
+  /** Delivery function entry point. @default lambda/delivery/index.ts */
+  readonly deliveryEntry?: string;
   /** Verifier or processor errors per 5 minutes before on-call hears (the config's alarms.functionErrorCount). */
   readonly functionErrorCount: number;
   /** Oldest message age alarm, seconds (the config's alarms.queueAgeSeconds). */
@@ -66,6 +77,8 @@ export class SourceCell extends Construct {
   public readonly queues: EncryptedQueue;
   public readonly secret: secretsmanager.ISecret;
   public readonly alarms: SourceAlarms;
+  /** One cell per destination; the processor fans each event out to their queues. Empty without destinations. */
+  public readonly destinations: readonly DestinationCell[];
 
   constructor(scope: Construct, id: string, props: SourceCellProps) {
     super(scope, id);
@@ -100,6 +113,7 @@ export class SourceCell extends Construct {
       POWERTOOLS_SERVICE_NAME: METRICS.service,
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
     };
+    this.destinations = this.destinationCells(props, sourceJson, removalPolicy);
 
     this.verifier = new WebhookFunction(this, 'Verifier', {
       ...common,
@@ -169,6 +183,7 @@ export class SourceCell extends Construct {
         [ENV.payloadBucket]: props.payloadBucket.bucketName,
         [ENV.keyArn]: keyArn,
         [ENV.deadLetterQueueUrl]: this.queues.deadLetterQueue.queueUrl,
+        ...this.fanOutEnvironment(),
       },
     });
     // What SqsEventSource does (the same mapping id, so a deployed mapping is kept: Lambda allows
@@ -186,10 +201,12 @@ export class SourceCell extends Construct {
     );
     // Lambda checks the role can receive when it creates the mapping.
     queue.grant(this.processor.role, 'sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes').applyBefore(mapping);
+    // A fan-out processor leaves payload objects to its destinations, which read them later
+    // (the bucket's lifecycle removes them); only a processor that handles events deletes them.
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadLargePayloads',
-        actions: ['s3:GetObject', 's3:DeleteObject'],
+        actions: this.destinations.length > 0 ? ['s3:GetObject'] : ['s3:GetObject', 's3:DeleteObject'],
         resources: [prefixArn],
       }),
     );
@@ -204,7 +221,17 @@ export class SourceCell extends Construct {
         resources: [this.queues.deadLetterQueue.queueArn],
       }),
     );
+    // Also covers the fan-out's copies to the destination queues, which SQS encrypts the same way.
     this.processor.addToRolePolicy(serviceKeyUse(key, 'EncryptDeadLetterCopies', 'sqs', ['kms:GenerateDataKey']));
+    if (this.destinations.length > 0) {
+      this.processor.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'FanOutToDestinations',
+          actions: ['sqs:SendMessage'],
+          resources: this.destinations.map((d) => d.queues.queue.queueArn),
+        }),
+      );
+    }
 
     // Object keys are per event, so the grant can only be scoped to the source's prefix.
     const bucketId = Stack.of(this).getLogicalId(props.payloadBucket.node.defaultChild as s3.CfnBucket);
@@ -213,11 +240,11 @@ export class SourceCell extends Construct {
     acknowledge(this.verifier.role, prefixFinding, prefixReason);
     acknowledge(this.processor.role, prefixFinding, prefixReason);
 
-    acknowledgeFunctionFindings(this.verifier, props.vpc !== undefined, [
+    this.verifier.acknowledgeFindings(props.vpc !== undefined, [
       'The verifier is invoked synchronously by API Gateway: a failure is a 5xx the provider retries, there is no asynchronous event to dead-letter.',
       'Verifier concurrency is bounded upstream by the stage throttling and the WAF rate limit; reserving concurrency per source would fail deployment in accounts with the default concurrency quota.',
     ]);
-    acknowledgeFunctionFindings(this.processor, props.vpc !== undefined, [
+    this.processor.acknowledgeFindings(props.vpc !== undefined, [
       'The processor is invoked by an SQS event source mapping: failed records go to the queue\'s DLQ (maxReceiveCount); a function-level DLQ only applies to asynchronous invocations.',
       'Processor concurrency is bounded by the event source mapping\'s maxConcurrency, which is the supported way for SQS consumers.',
     ]);
@@ -236,6 +263,45 @@ export class SourceCell extends Construct {
       expectEventEverySeconds: source.expectEventEvery === undefined ? undefined : durationSeconds(source.expectEventEvery),
     });
   }
+
+  private destinationCells(props: SourceCellProps, sourceJson: string, removalPolicy: RemovalPolicy): DestinationCell[] {
+    const destinations = destinationsOf([props.source]);
+    if (destinations.length === 0) return [];
+    const deliveryTable = props.deliveryTable;
+    if (deliveryTable === undefined) throw new Error(`source ${props.source.name}: destinations need a delivery table`);
+    // Without a placement of their own, destinations run where the verifier and processor do.
+    const ownPlacement = props.vpc === undefined ? undefined : { vpc: props.vpc, subnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: props.securityGroups };
+    const placement = props.deliveryPlacement ?? ownPlacement;
+    return destinations.map(
+      ({ name, destination }) =>
+        new DestinationCell(this, `Destination-${name}`, {
+          source: props.source,
+          sourceJson,
+          destinationName: name,
+          destination,
+          metricsNamespace: props.metricsNamespace,
+          encryptionKey: props.encryptionKey,
+          payloadBucket: props.payloadBucket,
+          deliveryTable,
+          deliveryHistoryDays: props.deliveryHistoryDays ?? configSchema.shape.deliveryHistoryDays.parse(undefined),
+          onCall: props.onCall,
+          functionErrorCount: props.functionErrorCount,
+          queueAgeSeconds: props.queueAgeSeconds,
+          logRetention: props.logRetention,
+          removalPolicy,
+          placement,
+          projectRoot: props.projectRoot,
+          deliveryEntry: props.deliveryEntry,
+        }),
+    );
+  }
+
+  /** The processor's fan-out list (`[{ name, events?, queueUrl }]`), when the source has destinations. */
+  private fanOutEnvironment(): Record<string, string> {
+    if (this.destinations.length === 0) return {};
+    const queues = this.destinations.map((d) => ({ name: d.destinationName, events: d.destination.events, queueUrl: d.queues.queue.queueUrl }));
+    return { [ENV.destinationQueues]: Stack.of(this).toJsonString(queues) };
+  }
 }
 
 /**
@@ -247,24 +313,16 @@ export function dedupeKeyPattern(sourceName: string): string {
   return `${sourceName}:*`;
 }
 
-/** The source as the functions see it: every field except secret values. */
+/**
+ * The source as the functions see it: every field except secret values, and without its
+ * destinations (each destination's function is told its own, without secret values; the
+ * processor gets their queues).
+ */
 export function publicSource(source: NamedSource): NamedSource {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose: secret values
-  const { secrets, ...rest } = source;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose: secret values, and destinations (which may hold some in local configs)
+  const { secrets, destinations, ...rest } = source;
   if (rest.provider !== 'meta') return rest;
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose: a secret value
   const { verifyToken, ...withoutToken } = rest;
   return withoutToken;
-}
-
-function acknowledgeFunctionFindings(fn: WebhookFunction, inVpc: boolean, [dlq, concurrency]: readonly [string, string]): void {
-  acknowledge(fn.function, 'HIPAA.Security-LambdaDLQ', dlq);
-  acknowledge(fn.function, 'HIPAA.Security-LambdaConcurrency', concurrency);
-  if (!inVpc) {
-    acknowledge(
-      fn.function,
-      'HIPAA.Security-LambdaInsideVPC',
-      'This environment sets vpc: false (a development choice in config); the function only calls AWS APIs over TLS with IAM. Environments that carry production PHI set vpc: true.',
-    );
-  }
 }

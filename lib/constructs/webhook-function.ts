@@ -98,4 +98,21 @@ export class WebhookFunction extends Construct {
   addToRolePolicy(statement: iam.PolicyStatement): void {
     this.role.addToPrincipalPolicy(statement);
   }
+
+  /**
+   * Acknowledges the HIPAA findings every queue-fed or API-fed function has, each with its
+   * reason: no function-level DLQ (`dlq`), no reserved concurrency (`concurrency`), and, outside
+   * a VPC, the environment's `vpc: false`.
+   */
+  acknowledgeFindings(inVpc: boolean, [dlq, concurrency]: readonly [string, string]): void {
+    acknowledge(this.function, 'HIPAA.Security-LambdaDLQ', dlq);
+    acknowledge(this.function, 'HIPAA.Security-LambdaConcurrency', concurrency);
+    if (!inVpc) {
+      acknowledge(
+        this.function,
+        'HIPAA.Security-LambdaInsideVPC',
+        'This environment sets vpc: false (a development choice in config); the function only calls AWS APIs over TLS with IAM. Environments that carry production PHI set vpc: true.',
+      );
+    }
+  }
 }
