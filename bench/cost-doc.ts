@@ -22,7 +22,7 @@ function factRows(f: StackFacts): string[] {
     `| API access log / execution log level | ${f.accessLog ? 'on' : 'off'} / ${f.executionLogLevel} |`,
     `| WAF logs of allowed requests | ${f.wafLogsAllowed ? 'yes' : 'no'} |`,
     `| X-Ray on the API stage | ${f.tracing ? (f.sampling === undefined ? "on, X-Ray's default rule" : `on, ${describeSampling(f.sampling)}`) : 'off'} |`,
-    `| alarms | ${f.alarmsPerSource} per source + ${f.edgeAlarms} at the edge |`,
+    `| alarms | ${f.alarmsPerSource} per source + ${f.optionalSourceAlarms} silence alarms (expectEventEvery) + ${f.edgeAlarms} at the edge |`,
     `| WAF rules | ${f.wafRules.length} (${f.wafRules.join(', ')}) |`,
     `| dashboards / KMS keys | ${f.dashboards} / ${f.kmsKeys} |`,
     `| interface endpoints | ${f.interfaceEndpoints} x ${f.endpointAzs} AZs |`,

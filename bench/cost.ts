@@ -269,7 +269,7 @@ export function costModel(results: BenchResults, facts: StackFacts): CostModel {
         how: 'per source: verifier data key, processor decrypt, SQS SSE producer + consumer, every 5 min',
       },
       { item: 'Secrets Manager', perMonth: (s) => s * (PRICES.secretMonth + (refreshes * PRICES.secretsPer10k) / 10_000), how: 'one secret per source, re-read every 5 min per warm verifier' },
-      { item: 'CloudWatch alarms', perMonth: (s) => (facts.alarmsPerSource * s + facts.edgeAlarms) * PRICES.alarmMonth, how: `${facts.alarmsPerSource} per source + ${facts.edgeAlarms} at the edge` },
+      { item: 'CloudWatch alarms', perMonth: (s) => (facts.alarmsPerSource * s + facts.optionalSourceAlarms + facts.edgeAlarms) * PRICES.alarmMonth, how: `${facts.alarmsPerSource} per source + ${facts.optionalSourceAlarms} silence + ${facts.edgeAlarms} at the edge` },
       { item: 'CloudWatch dashboards', perMonth: () => facts.dashboards * PRICES.dashboardMonth, how: `${facts.dashboards} per environment` },
       { item: 'Custom metrics (EMF)', perMonth: (s) => facts.metricsPerSource * s * PRICES.metricMonth, how: `${facts.metricsPerSource} names x source dimension` },
       { item: 'SQS idle polling by the event source mapping', perMonth: (s) => (s * perQueueIdle * PRICES.sqsPerM) / M, how: `~${a.idlePollersPerQueue} long polls per 20 s per queue` },

@@ -48,7 +48,10 @@ export interface StackFacts {
   readonly tracing: boolean;
   /** The stage's own sampling rule; undefined: X-Ray's default rule applies. */
   readonly sampling: Sampling | undefined;
+  /** Alarms every source has (the reference source's, without its optional silence alarm). */
   readonly alarmsPerSource: number;
+  /** Optional source alarms: a silence alarm per source with expectEventEvery. */
+  readonly optionalSourceAlarms: number;
   /** Alarms outside the source cells (API and WAF). */
   readonly edgeAlarms: number;
   readonly wafRules: readonly string[];
@@ -164,7 +167,8 @@ export function readStackFacts(stack: HookgateStack, template: Template, from: s
     wafLogsAllowed: wafLogging !== undefined && keepsAllowed,
     tracing: prop(stage, 'TracingEnabled') === true,
     sampling,
-    alarmsPerSource: alarmsOf(cell),
+    alarmsPerSource: alarmsOf(cell) - (cell.alarms.silence === undefined ? 0 : 1),
+    optionalSourceAlarms: stack.cells.filter((c) => c.alarms.silence !== undefined).length,
     edgeAlarms: alarmIds.size - inCells,
     wafRules,
     dashboards: ofType('AWS::CloudWatch::Dashboard').length,

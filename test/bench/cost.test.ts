@@ -103,7 +103,7 @@ describe('the stack facts of the cost model', () => {
 
     // Assess
     expect(facts.sources).toBe(Object.keys(shippedConfig(REFERENCE_ENVIRONMENT).sources).length);
-    expect(facts.alarmsPerSource * facts.sources + facts.edgeAlarms).toBe(count('AWS::CloudWatch::Alarm'));
+    expect(facts.alarmsPerSource * facts.sources + facts.optionalSourceAlarms + facts.edgeAlarms).toBe(count('AWS::CloudWatch::Alarm'));
     expect(facts.wafRules).toHaveLength(acl.Properties.Rules.length);
     expect(facts.interfaceEndpoints).toBe(interfaces.length);
     expect(facts.dashboards).toBe(count('AWS::CloudWatch::Dashboard'));

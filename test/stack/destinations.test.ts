@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Stage } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
@@ -15,6 +15,7 @@ import { circuitKey } from '../../lib/constructs/delivery-table';
 import { FunctionRole } from '../../lib/constructs/function-role';
 import { DELIVERY_MAX_RECEIVE_COUNT, type DestinationCell, deliveryTimeoutSeconds, payloadExpirationDays } from '../../lib/constructs/destination-cell';
 import { MIN_PAYLOAD_EXPIRATION_DAYS } from '../../lib/constructs/payload-bucket';
+import { lambdaEntry } from '../../lib/constructs/lambda-entry';
 import { HookgateStack } from '../../lib/hookgate-stack';
 import { namedSource } from '../../lambda/config/schema';
 import { ROOT, asArray, iamLike, identityStatements, logicalId, resources, roleStatements, type CfnResource, type Statement } from './helpers';
@@ -343,10 +344,10 @@ describe('least privilege per destination', () => {
 describe('a lambda destination with entry', () => {
   it('bundles a generated entry that puts the team\'s handlers behind hookgate\'s processor', () => {
     const path = cells.ehr.handlerEntry ?? '';
-    expect(path.startsWith(join(ROOT, 'node_modules', '.cache', 'hookgate', 'entries'))).toBe(true);
+    expect(path.startsWith(join(stack.node.root instanceof Stage ? stack.node.root.outdir : '', 'hookgate-entries'))).toBe(true);
     const entry = readFileSync(path, 'utf8');
     expect(entry).toContain(`import { handlers } from ${JSON.stringify(join(FIXTURES, 'ehr-handlers.ts'))};`);
-    expect(entry).toContain(`import { createProcessorEntry } from ${JSON.stringify(join(ROOT, 'lambda', 'processor', 'entry'))};`);
+    expect(entry).toContain(`import { createProcessorEntry } from ${JSON.stringify(lambdaEntry('processor', 'entry'))};`);
     expect(entry).toContain('export const handler = createProcessorEntry({ handlers });');
     expect(entry).not.toMatch(/\d{4}-\d{2}-\d{2}|Date|random/);
   });
@@ -362,7 +363,7 @@ describe('a lambda destination with entry', () => {
   });
 
   it('refuses an entry that does not exist, naming the destination', () => {
-    expect(() => synth(config({}, { stripe: { ...stripe, destinations: { ehr: { type: 'lambda', entry: 'missing.ts' } } } }))).toThrow(/destination stripe\/ehr: entry .*missing\.ts does not exist/);
+    expect(() => synth(config({}, { stripe: { ...stripe, destinations: { ehr: { type: 'lambda', entry: 'missing.ts' } } } }))).toThrow(/sources\.stripe\.destinations\.ehr\.entry: .*missing\.ts does not exist/);
   });
 });
 
