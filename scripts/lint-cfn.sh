@@ -14,6 +14,8 @@ out="$(mktemp -d "${TMPDIR:-/tmp}/hookgate-cfn-XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 
 npx cdk synth --quiet --output "$out" >/dev/null
+# Destinations of every type, with and without NAT egress (the reference configs have none).
+npx tsx scripts/synth-destinations.ts "$out"
 shopt -s nullglob
 templates=("$out"/*.template.json)
 if [ "${#templates[@]}" -eq 0 ]; then
