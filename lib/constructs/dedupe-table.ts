@@ -1,16 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag';
+import { type EncryptedTableProps, encryptedTable } from './encrypted-table';
 
 /** Props of {@link DedupeTable}. */
-export interface DedupeTableProps {
-  /** Key that encrypts the table (customer managed). */
-  readonly encryptionKey: kms.IKey;
-  /** Keep the table (and protect it from deletion) when the stack is deleted (the config's retain). */
-  readonly retain: boolean;
-}
+export type DedupeTableProps = Pick<EncryptedTableProps, 'encryptionKey' | 'retain'>;
 
 /**
  * The dedupe records of every source: partition key `id` (the dedupe key), expired by DynamoDB
@@ -26,21 +19,12 @@ export class DedupeTable extends Construct {
 
   constructor(scope: Construct, id: string, props: DedupeTableProps) {
     super(scope, id);
-    const { retain } = props;
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: DedupeTable.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    this.table = encryptedTable(this, {
+      ...props,
+      partitionKey: DedupeTable.PARTITION_KEY,
       timeToLiveAttribute: DedupeTable.TTL_ATTRIBUTE,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: props.encryptionKey,
-      deletionProtection: retain,
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      noBackupPlanReason:
+        'Dedupe records are short-lived (TTL) markers, not a system of record: losing them only lets a retry be enqueued again, which processors tolerate. Point-in-time recovery is on.',
     });
-    acknowledge(
-      this.table,
-      'HIPAA.Security-DynamoDBInBackupPlan',
-      'Dedupe records are short-lived (TTL) markers, not a system of record: losing them only lets a retry be enqueued again, which processors tolerate. Point-in-time recovery is on.',
-    );
   }
 }

@@ -1,16 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { acknowledge } from '../nag';
+import { type EncryptedTableProps, encryptedTable } from './encrypted-table';
 
 /** Props of {@link DeliveryTable}. */
-export interface DeliveryTableProps {
-  /** Key that encrypts the table (customer managed). */
-  readonly encryptionKey: kms.IKey;
-  /** Keep the table (and protect it from deletion) when the stack is deleted (the config's retain). */
-  readonly retain: boolean;
-}
+export type DeliveryTableProps = Pick<EncryptedTableProps, 'encryptionKey' | 'retain'>;
 
 /**
  * The delivery state of every destination: circuit-breaker items (partition key
@@ -31,27 +24,13 @@ export class DeliveryTable extends Construct {
 
   constructor(scope: Construct, id: string, props: DeliveryTableProps) {
     super(scope, id);
-    const { retain } = props;
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: DeliveryTable.PARTITION_KEY, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: DeliveryTable.SORT_KEY, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    this.table = encryptedTable(this, {
+      ...props,
+      partitionKey: DeliveryTable.PARTITION_KEY,
+      sortKey: DeliveryTable.SORT_KEY,
       timeToLiveAttribute: DeliveryTable.TTL_ATTRIBUTE,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: props.encryptionKey,
-      deletionProtection: retain,
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      noBackupPlanReason:
+        'Circuit-breaker state and delivery attempt records expire by TTL (deliveryHistoryDays); they describe deliveries, they hold no event body. Point-in-time recovery is on.',
     });
-    acknowledge(
-      this.table,
-      'HIPAA.Security-DynamoDBInBackupPlan',
-      'Circuit-breaker state and delivery attempt records expire by TTL (deliveryHistoryDays); they describe deliveries, they hold no event body. Point-in-time recovery is on.',
-    );
   }
-}
-
-/** The partition key of a destination's circuit-breaker item. */
-export function circuitKey(sourceName: string, destinationName: string): string {
-  return `circuit#${sourceName}/${destinationName}`;
 }

@@ -13,7 +13,7 @@ import type { NamedSource } from '../../lambda/config/schema';
 import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
-import { circuitKey } from './delivery-table';
+import { circuitKey } from '../../lambda/delivery/circuit';
 import { DestinationAlarms, type DestinationConsumer } from './destination-alarms';
 import { DEAD_LETTER_RETENTION, EncryptedQueue, VISIBILITY_TIMEOUT_FACTOR } from './encrypted-queue';
 import type { OnCallTopic } from './on-call-topic';
@@ -307,7 +307,7 @@ export class DestinationCell extends Construct {
  * its source's dedupe keys (history items). Source and destination names hold no IAM wildcard.
  */
 export function deliveryStateKeys(sourceName: string, destinationName: string): string[] {
-  return [circuitKey(sourceName, destinationName), `${sourceName}:*`];
+  return [circuitKey(sourceName, destinationName).pk, `${sourceName}:*`];
 }
 
 /** A delivery function's timeout: every attempt of a batch at its timeout, and a margin; at most 15 minutes. */

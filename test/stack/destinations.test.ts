@@ -11,7 +11,7 @@ import { ENV } from '../../lambda/runtime/env';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { bodyKey, idKey } from '../../lambda/signatures/dedupe-key';
 import { newHookgateApp } from '../../lib/app';
-import { circuitKey } from '../../lib/constructs/delivery-table';
+import { circuitKey as circuitItemKey } from '../../lambda/delivery/circuit';
 import { FunctionRole } from '../../lib/constructs/function-role';
 import { DELIVERY_MAX_RECEIVE_COUNT, type DestinationCell, deliveryTimeoutSeconds, payloadExpirationDays } from '../../lib/constructs/destination-cell';
 import { MIN_PAYLOAD_EXPIRATION_DAYS } from '../../lib/constructs/payload-bucket';
@@ -311,11 +311,11 @@ describe('least privilege per destination', () => {
       const patterns = leadingKeys(dynamo[0]);
       expect(patterns).toEqual([`circuit#stripe/${name}`, 'stripe:*']);
       const allowed = (key: string): boolean => patterns.some((p) => iamLike(p, key));
-      expect(allowed(circuitKey('stripe', name))).toBe(true);
+      expect(allowed(circuitItemKey('stripe', name).pk)).toBe(true);
       expect(allowed(idKey('stripe', 'evt_1'))).toBe(true);
       expect(allowed(bodyKey('stripe', Buffer.from('{}'), 'secret'))).toBe(true);
-      for (const other of Object.keys(cells).filter((n) => n !== name)) expect(allowed(circuitKey('stripe', other))).toBe(false);
-      expect(allowed(circuitKey('github', name))).toBe(false);
+      for (const other of Object.keys(cells).filter((n) => n !== name)) expect(allowed(circuitItemKey('stripe', other).pk)).toBe(false);
+      expect(allowed(circuitItemKey('github', name).pk)).toBe(false);
       expect(allowed(idKey('github', 'evt_1'))).toBe(false);
       expect(allowed(`circuit#stripe/${name}-eu`)).toBe(false);
     }
