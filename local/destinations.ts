@@ -85,7 +85,7 @@ export async function loadEntryHandlers(entry: string, projectRoot: string, wher
   try {
     loaded = (await import(file)) as { handlers?: unknown };
   } catch (err) {
-    throw new UsageError(`${where}: entry ${entry} could not be loaded (${(err as Error).name}: ${(err as Error).message})`);
+    throw new UsageError(`${where}: entry ${entry} could not be loaded (${(err as Error).name}: ${(err as Error).message.split('\n')[0] ?? ''})`);
   }
   const handlers = loaded.handlers as Partial<Handlers> | undefined;
   if (typeof handlers?.resolve !== 'function') throw new UsageError(`${where}: entry ${entry} does not export handlers (defineHandlers, as lambda/processor/routes.ts)`);

@@ -111,7 +111,7 @@ async function startGate(): Promise<Server> {
       const id = String(request.headers['webhook-id']);
       const seen = (gateSeen.get(`${path} ${id}`) ?? 0) + 1;
       gateSeen.set(`${path} ${id}`, seen);
-      const script = ((/"script" :  "([a-z]+)"/.exec(body.toString('utf8')) ?? [])[1] ?? 'ok') as Script;
+      const script = ((/"script" : {2}"([a-z]+)"/.exec(body.toString('utf8')) ?? [])[1] ?? 'ok') as Script;
       const decision = await gateAnswer(path, script, seen);
       const status = decision === 'forward' ? await forward(path, request.headers, body) : decision.status;
       response.writeHead(status, decision === 'forward' ? {} : (decision.headers ?? {})).end();
