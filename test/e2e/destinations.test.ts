@@ -193,17 +193,30 @@ const dlqReason = (m: Message): string => m.MessageAttributes?.[DEAD_LETTER_REAS
 const counts = (source: string, destination: string) => metrics.get(`${source}/${destination}`)?.counts ?? {};
 const linesOf = (source: string, message: string) => logs.filter((l) => l.fields.source === source && l.message === message);
 
-/** Fails a chaos call now and then: before it reached the emulator, or after (the answer lost). */
+/** Injected crashes by where they happened (`before X`, `after X`, `after delivery`). */
+const crashes = new Map<string, number>();
+function crash(where: string): Crash {
+  crashes.set(where, (crashes.get(where) ?? 0) + 1);
+  return new Crash(where);
+}
+
+/**
+ * Fails the chaos source's fan-out and delivery calls: the first call of each kind after it
+ * reached the emulator (the answer lost), the second before, then one in ten either way.
+ */
 function injectCrashes(client: LocalClient, side: 'verifier' | 'processor'): void {
   if (side !== 'processor') return;
   const crashing = new Set(['SendMessageBatchCommand', 'DeleteMessageBatchCommand', 'ChangeMessageVisibilityCommand', 'SendMessageCommand', 'PutItemCommand', 'UpdateItemCommand', 'GetItemCommand']);
+  const calls = new Map<string, number>();
   (client as SQSClient).middlewareStack.add(
     (next, context) => async (args) => {
-      const chaos = JSON.stringify(args.input).includes('chaos');
-      if (!chaos || !crashing.has(context.commandName ?? '')) return next(args);
-      if (chance() < 0.1) throw new Crash(`before ${context.commandName ?? ''}`);
+      const command = context.commandName ?? '';
+      if (!JSON.stringify(args.input).includes('chaos') || !crashing.has(command)) return next(args);
+      const call = (calls.get(command) ?? 0) + 1;
+      calls.set(command, call);
+      if (call === 2 || (call > 2 && chance() < 0.1)) throw crash(`before ${command}`);
       const result = await next(args);
-      if (chance() < 0.1) throw new Crash(`after ${context.commandName ?? ''}`);
+      if (call === 1 || chance() < 0.1) throw crash(`after ${command}`);
       return result;
     },
     { step: 'initialize' },
@@ -215,7 +228,7 @@ function crashAfterDelivery(target: Target): Target {
   return {
     async deliver(event, context) {
       const result = await target.deliver(event, context);
-      if (result.verdict === 'delivered' && chance() < 0.15) throw new Crash('after delivery');
+      if (result.verdict === 'delivered' && chance() < 0.15) throw crash('after delivery');
       return result;
     },
   };
@@ -420,7 +433,10 @@ describe('destinations in local mode', () => {
         if (matches && rejected) expect(dlq[dest].map(dlqKey)).toContain(e.key);
       }
     }
-    expect(logs.some((l) => l.fields.error === 'Crash' || l.fields.moveError === 'Crash' || l.fields.errorClass === 'Crash')).toBe(true);
+    // Crashes hit the fan-out's sends, the deliveries' queue and table calls, and deliveries whose answer was lost.
+    for (const where of ['after SendMessageBatchCommand', 'before SendMessageBatchCommand', 'after ChangeMessageVisibilityCommand', 'after DeleteMessageBatchCommand', 'after UpdateItemCommand', 'after delivery']) {
+      expect([where, (crashes.get(where) ?? 0) > 0]).toEqual([where, true]);
+    }
   }, 60_000);
 
   it('writes the state file (0600) with what another process needs, including the key to open envelopes', async () => {
