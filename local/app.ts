@@ -20,6 +20,9 @@ import { type Poller, startPoller } from './poller';
 import { type LocalServer, type ProxyHandler, startServer } from './server';
 import { createSinkHandler } from './sink';
 import { UsageError } from './cli';
+import { type DeliveryHooks, type LocalDestination, localDestinationProblems, type SourceDestinations, startSourceDestinations } from './destinations';
+import { createSharedLocalKms, type LocalKeyFile, localAuditPath, localKeyPath, type LocalState, localStatePath, removeLocalState, writeLocalKeyFile, writeLocalState } from './state';
+import type { NamedDestination } from '../lambda/config/destinations';
 
 /**
  * Local mode: the same verifier and processor code as on AWS, wired to embedded emulators.
@@ -29,7 +32,8 @@ import { UsageError } from './cli';
  * | API Gateway REST proxy + Lambda       | local/server.ts building real proxy events     |
  * | DynamoDB, SQS, S3                     | dynalite, fauxqs (local/emulators.ts)          |
  * | KMS                                   | a local key behind the same keyring interface  |
- * | SQS event source mapping              | local/poller.ts, one per source                |
+ * | SQS event source mapping              | local/poller.ts, one per source and destination |
+ * | destinations (fan-out, delivery)      | local/destinations.ts                          |
  */
 
 /**
@@ -61,6 +65,17 @@ export interface LocalOptions {
    * (bench/: SDK middleware that counts calls per service and operation). @default none
    */
   readonly instrument?: (client: LocalClient, side: 'verifier' | 'processor') => void;
+  /** Folder a `lambda` destination's `entry` is relative to. @default process.cwd() */
+  readonly projectRoot?: string;
+  /** Test hooks of each `http` destination's delivery engine (clock, jitter, target, metrics). @default none */
+  readonly deliveryHooks?: (destination: NamedDestination) => DeliveryHooks;
+  /**
+   * Write the state file (local/state.ts) in this folder when ready, and remove it on stop. With
+   * no `kms` given, the run's local KMS key goes to a key file there too. @default no state file
+   */
+  readonly stateDir?: string;
+  /** The config file's path, recorded in the state file. */
+  readonly configPath?: string;
 }
 
 /** An AWS SDK client created by the local app. */
@@ -73,6 +88,10 @@ export interface LocalApp {
   readonly port: number;
   /** Each source's webhook URL. */
   readonly sources: readonly { readonly name: string; readonly url: string }[];
+  /** Every destination with its target and queues. */
+  readonly destinations: readonly LocalDestination[];
+  /** The state file, when `stateDir` was given (removed by stop). */
+  readonly statePath?: string;
   readonly stack: LocalStack;
   /** Stops the server (in-flight requests finish), the pollers (in-flight batches finish), then the emulators. */
   stop(): Promise<void>;
@@ -101,9 +120,41 @@ function processors(options: LocalOptions): Handlers {
   return defineHandlers(table, { fallback });
 }
 
+/** The state file's content (local/state.ts) for a ready app. */
+function stateOf(options: LocalOptions, stack: LocalStack, server: LocalServer, keyFile: string | undefined, stateDir: string): LocalState {
+  const { resources } = stack;
+  const sources = Object.fromEntries(
+    Object.entries(resources.queues).map(([name, queues]) => {
+      const destinations = Object.fromEntries(
+        Object.entries(resources.destinations[name] ?? {}).map(([dest, q]) => [dest, { type: options.config.sources[name]?.destinations?.[dest]?.type ?? 'http', ...q }]),
+      );
+      return [name, { ...queues, destinations }];
+    }),
+  );
+  return {
+    version: 1,
+    pid: process.pid,
+    port: server.port,
+    url: server.url,
+    ...(options.configPath !== undefined ? { config: options.configPath } : {}),
+    endpoints: stack.endpoints,
+    region: 'us-east-1',
+    resources: {
+      dedupeTable: resources.tableName,
+      ...(resources.deliveryTableName !== undefined ? { deliveryTable: resources.deliveryTableName } : {}),
+      bucket: resources.bucket,
+      sources,
+    },
+    auditFile: localAuditPath(server.port, stateDir),
+    ...(keyFile !== undefined ? { keyFile } : {}),
+  };
+}
+
 /** Starts the whole path on this machine. */
 export async function startLocal(options: LocalOptions): Promise<LocalApp> {
   const sources = namedSources(options.config);
+  const problems = localDestinationProblems(sources);
+  if (problems.length > 0) throw new UsageError(`these destinations cannot run in local mode:\n  - ${problems.join('\n  - ')}`);
   if (options.sink !== undefined) await checkSink(options.sink);
   const loggerFor = options.logger ?? ((name: string) => createLogger(name));
   const plumbing = loggerFor('local');
@@ -111,8 +162,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
     sources,
     ...(options.visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds } : {}),
   });
-  // One local key for the run: what a verifier seals, the processor of its source opens.
-  const envelope = createEnvelope(localKeyring(options.kms ?? createLocalKms()));
+  // One local key for the run: what a verifier seals, the processor of its source opens. With a
+  // state file, the key is shared with other local commands through a key file.
+  const shared = options.kms === undefined && options.stateDir !== undefined ? createSharedLocalKms() : undefined;
+  const envelope = createEnvelope(localKeyring(options.kms ?? shared?.kms ?? createLocalKms()));
   const clients = localClients(stack.endpoints);
   const s3 = new S3Client(clients.s3);
   options.instrument?.(s3, 'processor');
@@ -120,11 +173,15 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
   const verifiers = new Map<string, ProxyHandler>();
   const closers: (() => void)[] = [];
   const pollers: Poller[] = [];
+  const fanOuts: SourceDestinations[] = [];
+  const stateFiles: string[] = [];
   let server: LocalServer | undefined;
 
   const stop = async (): Promise<void> => {
+    removeLocalState(stateFiles);
     await server?.close();
     await Promise.all(pollers.map((p) => p.stop()));
+    await Promise.all(fanOuts.map((d) => d.stop()));
     for (const close of closers) close();
     s3.destroy();
     await stack.stop();
@@ -152,7 +209,25 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
       options.instrument?.(sqs, 'processor');
       closers.push(() => sqs.destroy());
       const bucket = stack.resources.bucket;
-      const processor = createProcessorHandler({
+      const withDestinations = source.destinations !== undefined && Object.keys(source.destinations).length > 0;
+      const destinations = withDestinations
+        ? await startSourceDestinations({
+            source,
+            endpoints: stack.endpoints,
+            resources: stack.resources,
+            envelope,
+            s3,
+            logger,
+            historyDays: options.config.deliveryHistoryDays,
+            projectRoot: options.projectRoot ?? process.cwd(),
+            ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
+            ...(options.instrument !== undefined ? { instrument: (client: LocalClient) => options.instrument?.(client, 'processor') } : {}),
+            ...(options.deliveryHooks !== undefined ? { hooks: options.deliveryHooks } : {}),
+            onPollerError: (destination, what, name) => plumbing.warn(`local poller: ${what} failed`, { source: source.name, destination, error: name }),
+          })
+        : undefined;
+      if (destinations !== undefined) fanOuts.push(destinations);
+      const processor = destinations?.fanOut ?? createProcessorHandler({
         open: (record) => openMessage(record, { envelope, s3, bucket, source: source.name }),
         release: (message) => deletePayload(message, { s3, bucket }),
         deadLetter: (record, reason) => moveToDeadLetterQueue(record, reason, { sqs, queueUrl: queues?.dlqUrl ?? '' }),
@@ -191,10 +266,25 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
   }
 
   const url = server.url;
+  let statePath: string | undefined;
+  if (options.stateDir !== undefined) {
+    const keyFile = shared === undefined ? undefined : localKeyPath(server.port, options.stateDir);
+    statePath = localStatePath(server.port, options.stateDir);
+    stateFiles.push(statePath, ...(keyFile === undefined ? [] : [keyFile]));
+    try {
+      if (keyFile !== undefined) writeLocalKeyFile(keyFile, shared?.keyFile as LocalKeyFile);
+      writeLocalState(statePath, stateOf(options, stack, server, keyFile, options.stateDir));
+    } catch (err) {
+      await stop();
+      throw new UsageError(`cannot write the local state file in ${options.stateDir} (${errorName(err)})`);
+    }
+  }
   return {
     url,
     port: server.port,
     sources: sources.map((s) => ({ name: s.name, url: `${url}/webhooks/${s.name}` })),
+    destinations: fanOuts.flatMap((d) => d.destinations),
+    ...(statePath !== undefined ? { statePath } : {}),
     stack,
     stop,
   };

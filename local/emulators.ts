@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { DestinationConfig } from '../lambda/config/destinations';
 import type { NamedSource } from '../lambda/config/schema';
 
 /**
@@ -97,18 +98,85 @@ export interface LocalResources {
   readonly bucket: string;
   /** Work queue and DLQ per source name. */
   readonly queues: Readonly<Record<string, LocalQueues>>;
+  /** The delivery table (circuit state and delivery history, pk/sk): created when a source has destinations. */
+  readonly deliveryTableName?: string;
+  /** Queue and DLQ of each destination, by source name then destination name. */
+  readonly destinations: Readonly<Record<string, Readonly<Record<string, LocalQueues>>>>;
 }
 
 export interface ResourceOptions {
-  /** Sources with their processor settings, from a parsed config. */
-  readonly sources: readonly Pick<NamedSource, 'name' | 'maxReceiveCount' | 'processorTimeoutSeconds'>[];
-  /** Visibility timeout of the work queues, seconds. @default 6x each source's processor timeout, as the stack sets */
+  /** Sources with their processor settings and destinations, from a parsed config. */
+  readonly sources: readonly (Pick<NamedSource, 'name' | 'maxReceiveCount' | 'processorTimeoutSeconds'> & { readonly destinations?: Readonly<Record<string, DestinationConfig>> })[];
+  /** Visibility timeout of every queue (work and destination queues), seconds. @default 6x each function's timeout, as the stack sets */
   readonly visibilityTimeoutSeconds?: number;
 }
 
+/** The name of the local delivery table. */
+export const DELIVERY_TABLE = 'hookgate-delivery';
+
+/** Receives before SQS moves a delivery message to the DLQ by itself, as the stack sets (DELIVERY_MAX_RECEIVE_COUNT). */
+const DELIVERY_MAX_RECEIVE_COUNT = 1000;
+
 /**
- * Creates what the stack would create: the dedupe table, the payload bucket, and per source a
- * work queue whose redrive policy moves a message to its DLQ after maxReceiveCount receives.
+ * A destination function's timeout, seconds, as the stack sets it (lib/constructs/destination-cell.ts
+ * `deliveryTimeoutSeconds`, not imported: it would load the CDK): every attempt of a batch and a margin.
+ */
+export function localDeliveryTimeoutSeconds(destination: Pick<DestinationConfig, 'batchSize' | 'timeoutSeconds'>): number {
+  return Math.min(900, destination.batchSize * (destination.timeoutSeconds + 1) + 10);
+}
+
+/** Creates a queue and its DLQ; the queue's redrive policy moves a message there after `maxReceiveCount` receives. */
+async function createQueuePair(sqs: SQSClient, name: string, visibilitySeconds: number, maxReceiveCount: number): Promise<LocalQueues> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 86_400) } }));
+  const dlqUrl = dlq.QueueUrl as string;
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(visibilitySeconds),
+        MaximumMessageSize: String(1024 * 1024),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl as string, dlqUrl };
+}
+
+/** Creates the delivery table as the stack does: pk and sk strings (TTL is not emulated). */
+async function createDeliveryTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+}
+
+/** Creates each destination's queue and DLQ, by destination name. */
+async function createDestinationQueues(sqs: SQSClient, source: ResourceOptions['sources'][number], visibilityTimeoutSeconds: number | undefined): Promise<Record<string, LocalQueues>> {
+  const out: Record<string, LocalQueues> = {};
+  for (const [name, destination] of Object.entries(source.destinations ?? {})) {
+    const visibility = visibilityTimeoutSeconds ?? 6 * localDeliveryTimeoutSeconds(destination);
+    const bundled = destination.type === 'lambda' && destination.entry !== undefined;
+    const maxReceiveCount = destination.type === 'lambda' && bundled ? destination.maxReceiveCount : DELIVERY_MAX_RECEIVE_COUNT;
+    out[name] = await createQueuePair(sqs, `hookgate-${source.name}_${name}`, visibility, maxReceiveCount);
+  }
+  return out;
+}
+
+/**
+ * Creates what the stack would create: the dedupe table, the payload bucket, per source a work
+ * queue whose redrive policy moves a message to its DLQ after maxReceiveCount receives, and
+ * for sources with destinations the delivery table and each destination's queue and DLQ.
  */
 export async function createResources(endpoints: Endpoints, options: ResourceOptions): Promise<LocalResources> {
   const clients = localClients(endpoints);
@@ -128,29 +196,17 @@ export async function createResources(endpoints: Endpoints, options: ResourceOpt
     const bucket = 'hookgate-payloads';
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const queues: Record<string, LocalQueues> = {};
+    const destinations: Record<string, Record<string, LocalQueues>> = {};
     for (const source of options.sources) {
-      const dlq = await sqs.send(
-        new CreateQueueCommand({ QueueName: `hookgate-${source.name}-dlq`, Attributes: { MessageRetentionPeriod: String(14 * 86_400) } }),
-      );
-      const dlqUrl = dlq.QueueUrl as string;
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
       const visibility = options.visibilityTimeoutSeconds ?? 6 * source.processorTimeoutSeconds;
-      const queue = await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `hookgate-${source.name}`,
-          Attributes: {
-            VisibilityTimeout: String(visibility),
-            MaximumMessageSize: String(1024 * 1024),
-            RedrivePolicy: JSON.stringify({
-              deadLetterTargetArn: Attributes?.QueueArn,
-              maxReceiveCount: source.maxReceiveCount,
-            }),
-          },
-        }),
-      );
-      queues[source.name] = { queueUrl: queue.QueueUrl as string, dlqUrl };
+      queues[source.name] = await createQueuePair(sqs, `hookgate-${source.name}`, visibility, source.maxReceiveCount);
+      if (source.destinations !== undefined && Object.keys(source.destinations).length > 0) {
+        destinations[source.name] = await createDestinationQueues(sqs, source, options.visibilityTimeoutSeconds);
+      }
     }
-    return { tableName, bucket, queues };
+    const withDestinations = Object.keys(destinations).length > 0;
+    if (withDestinations) await createDeliveryTable(dynamodb, DELIVERY_TABLE);
+    return { tableName, bucket, queues, destinations, ...(withDestinations ? { deliveryTableName: DELIVERY_TABLE } : {}) };
   } finally {
     dynamodb.destroy();
     sqs.destroy();

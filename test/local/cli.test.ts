@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -24,14 +24,17 @@ async function exited(child: ChildProcess): Promise<{ code: number | null; signa
 }
 
 describe('npm start (bin/local.ts)', () => {
-  it('prints the ready line and every source URL, serves them, and exits 0 on SIGTERM', async () => {
+  it('prints the ready line, every source URL and destination, writes the state file, serves, and exits 0 on SIGTERM, removing the state file', async () => {
     const child = start(['--port', '0']);
     const done = exited(child);
     const lines: string[] = [];
     const reader = createInterface({ input: child.stdout! });
     reader.on('line', (line) => lines.push(line));
     const deadline = Date.now() + 20_000;
-    while (!lines.some((l) => l.includes('/webhooks/orders')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (!lines.some((l) => l.startsWith('state ')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const statePath = join(ROOT, lines.find((l) => l.startsWith('state '))?.slice('state '.length) ?? '(none)');
+    const stateMode = statSync(statePath).mode & 0o777;
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as { pid: number; url: string; resources: { sources: Record<string, { destinations: object }> } };
 
     const ready = lines.find((l) => l.startsWith('hookgate local ready'));
     const urls = lines.filter((l) => l.startsWith('POST ')).map((l) => l.slice('POST '.length));
@@ -48,6 +51,15 @@ describe('npm start (bin/local.ts)', () => {
     expect(code).toBe(0);
     expect(signal).toBeNull();
     expect(lines).toContain('hookgate local stopped');
+    expect(lines.filter((l) => l.startsWith('DELIVER '))).toEqual([
+      'DELIVER stripe/receiver (http) -> http://127.0.0.1:4000/hooks',
+      'DELIVER github/receiver (http) -> http://127.0.0.1:4000/hooks',
+    ]);
+    expect(statePath).toBe(join(ROOT, '.hookgate', `local-${new URL(orders).port}.json`));
+    expect(stateMode).toBe(0o600);
+    expect(state.url).toBe(new URL(orders).origin);
+    expect(Object.keys(state.resources.sources.stripe?.destinations ?? {})).toEqual(['receiver']);
+    expect(existsSync(statePath)).toBe(false);
     await expect(fetch(orders, { method: 'POST', body: '{}' })).rejects.toThrow();
   }, 40_000);
 
