@@ -58,7 +58,8 @@ export function withDestinations(raw: Record<string, unknown>, count: number, so
   return { ...raw, ...network, sources: { ...sources, [sourceName]: { ...source, destinations } } };
 }
 
-function resourcesOf(template: Template): Record<string, CfnResource> {
+/** The resources of a synthesized template, by logical id. */
+export function resourcesOf(template: Template): Record<string, CfnResource> {
   const json: unknown = template.toJSON();
   const out: Record<string, CfnResource> = {};
   for (const [id, r] of Object.entries(isRecord(json) && isRecord(json.Resources) ? json.Resources : {})) {
@@ -67,10 +68,14 @@ function resourcesOf(template: Template): Record<string, CfnResource> {
   return out;
 }
 
-function build(raw: unknown, environment: string): { stack: HookgateStack; all: Record<string, CfnResource> } {
+/** The variant of the reference stack, built without bundling and not yet synthesized; `natAdded`: the variant turned NAT on. */
+export function buildVariant(destinations = 1, environment: string = REFERENCE_ENVIRONMENT): { readonly stack: HookgateStack; readonly natAdded: boolean; readonly from: string } {
+  const raw = JSON.parse(readFileSync(join(__dirname, '..', 'config', `${environment}.json`), 'utf8')) as Record<string, unknown>;
   const app = newHookgateApp({ context: { [BUNDLING_STACKS]: [] } });
-  const stack = new HookgateStack(app, stackName(environment), { environmentName: environment, config: parseConfig(raw, environment) });
-  return { stack, all: resourcesOf(Template.fromStack(stack)) };
+  const stack = new HookgateStack(app, stackName(environment), { environmentName: environment, config: parseConfig(withDestinations(raw, destinations), environment) });
+  // The variant turns NAT on only where the reference ran without egress: then its gateways are the destinations'.
+  const natAdded = raw.vpc === true && !(isRecord(raw.network) && raw.network.egress === 'nat');
+  return { stack, natAdded, from: `config/${environment}.json + ${destinations} http destination(s) on ${MEASURED_SOURCE}${natAdded ? ', network.egress nat' : ''}` };
 }
 
 const count = (all: Record<string, CfnResource>, test: (r: CfnResource) => boolean): number => Object.values(all).filter(test).length;
@@ -82,12 +87,8 @@ const isInterfaceEndpoint = (r: CfnResource): boolean => r.Type === 'AWS::EC2::V
  * so the reference is not synthesized twice.
  */
 export function destinationFacts(referenceInterfaceEndpoints: number, environment: string = REFERENCE_ENVIRONMENT, destinations = 1): DestinationFacts {
-  const raw = JSON.parse(readFileSync(join(__dirname, '..', 'config', `${environment}.json`), 'utf8')) as Record<string, unknown>;
-  const variant = build(withDestinations(raw, destinations), environment);
-  // The variant turns NAT on only where the reference ran without egress: then its gateways are the destinations'.
-  const natAdded = raw.vpc === true && !(isRecord(raw.network) && raw.network.egress === 'nat');
-  const from = `config/${environment}.json + ${destinations} http destination(s) on ${MEASURED_SOURCE}${natAdded ? ', network.egress nat' : ''}`;
-  return readDestinationFacts(variant.stack, variant.all, { interfaceEndpoints: referenceInterfaceEndpoints, natGateways: natAdded ? 0 : undefined }, from);
+  const { stack, natAdded, from } = buildVariant(destinations, environment);
+  return readDestinationFacts(stack, resourcesOf(Template.fromStack(stack)), { interfaceEndpoints: referenceInterfaceEndpoints, natGateways: natAdded ? 0 : undefined }, from);
 }
 
 /** Reads the facts of the first destination of `sourceName` off a synthesized variant, against the reference's resources. */
@@ -117,7 +118,7 @@ export function readDestinationFacts(
     architecture: String(architectures[0] ?? 'x86_64'),
     platformLogLines: !(logging.LogFormat === 'JSON' && (logging.SystemLogLevel === 'WARN' || logging.SystemLogLevel === 'ERROR')),
     logRetentionDays: retention,
-    alarms: cell.alarms.all.length,
+    alarms: cell.node.findAll().filter((c) => all[idOf(c)]?.Type === 'AWS::CloudWatch::Alarm').length,
     batchSize: cell.destination.batchSize,
     maxInFlight: cell.destination.maxInFlight,
     secrets: cell.signingSecret === undefined ? 0 : 1,
