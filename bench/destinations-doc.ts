@@ -70,7 +70,7 @@ export function renderDestinationCost(model: DestinationCostModel, result: Desti
     '## Destinations',
     '',
     `What forwarding to \`http\` destinations adds, per million 2 KB source events. Counts, batch sizes, log bytes and local durations are measured by`,
-    `\`bench/destinations.ts\` (fan-out and delivery engine on the emulators, one local receiver answering 204; ${result.one.events} events per run);`,
+    `\`bench/destinations.ts\` (fan-out and delivery engine on the emulators, one local receiver answering 204; ${result.one.events} events per run; run of ${result.ran.date});`,
     `the delivery function's facts are read from the synthesized template of ${f.from} (\`bench/destination-facts.ts\`).`,
     '',
     `- Delivery function: ${f.memoryMb} MB ${f.architecture}, batch ${f.batchSize}, maxInFlight ${f.maxInFlight}, logs kept ${f.logRetentionDays} days, platform lines ${f.platformLogLines ? 'written' : 'dropped'}; ${f.alarms} alarms per destination.`,
@@ -116,6 +116,8 @@ export function destinationFigures(result: DestinationsResult): string[] {
   const { one, three } = result;
   return [
     `### 5. Destinations (${result.options.bodyBytes / 1024} KB bodies, ${result.options.concurrency} deliveries in flight = an http destination's default maxInFlight; bench/destinations.ts)`,
+    '',
+    `Measured in the run of ${result.ran.date} (load average ${fixed(result.ran.loadAverage, 1)} on this shared machine).`,
     '',
     `Forwarding: a source queue filled with sealed messages, the fan-out and the delivery engine (http target) driven by the local poller, to one local receiver answering 204;`,
     `the baseline: ${result.options.concurrency} loops POSTing the same body to the same receiver. Rounds (alternating order): ${result.rounds.map((x) => `${fixed(x.forwardingPerSecond, 0)}/s vs ${fixed(x.baselinePerSecond, 0)}/s`).join('; ')}.`,

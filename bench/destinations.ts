@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { InitializeHandlerArguments, InitializeHandlerOutput, MiddlewareStack } from '@smithy/types';
@@ -467,6 +468,8 @@ export function summarize(run: ForwardingRun): RunSummary {
 
 /** bench/results.json `destinations`. */
 export interface DestinationsResult {
+  /** When the phase ran (ISO 8601) and the 1-minute load average then: the figures' noise. */
+  readonly ran: { readonly date: string; readonly loadAverage: number };
   readonly options: DestinationBenchOptions & { readonly concurrency: number; readonly bodyBytes: number };
   readonly rounds: readonly { readonly forwardingPerSecond: number; readonly baselinePerSecond: number; readonly ratio: number }[];
   /** Forwarding (1 destination) / bare POST loop, median of the rounds. */
@@ -482,6 +485,8 @@ export interface DestinationsResult {
 export async function benchDestinations(options: DestinationBenchOptions = DESTINATION_BENCH_DEFAULTS, progress: (line: string) => void = () => undefined): Promise<DestinationsResult> {
   const body = benchBody();
   const concurrency = destinationSchema.parse({ type: 'http', url: 'https://example.com', secrets: [SECRET] }).maxInFlight;
+  const started = new Date().toISOString();
+  const load = loadavg()[0] ?? 0;
   const rig = await startDestinationRig(body);
   try {
     // Warm-up: first connections, table, caches.
@@ -503,7 +508,7 @@ export async function benchDestinations(options: DestinationBenchOptions = DESTI
     const three = summarize(await rig.forward({ events: options.events, destinations: 3, concurrency }));
     const serial = summarize(await rig.forward({ events: options.serialEvents, destinations: 1, concurrency: 1, fanOutPollers: 1 }));
     if (one === undefined) throw new Error('destinations bench: no rounds');
-    return { options: { ...options, concurrency, bodyBytes: body.length }, rounds, ratio: median(rounds.map((r) => r.ratio)), one, three, serial };
+    return { ran: { date: started, loadAverage: load }, options: { ...options, concurrency, bodyBytes: body.length }, rounds, ratio: median(rounds.map((r) => r.ratio)), one, three, serial };
   } finally {
     await rig.stop();
   }

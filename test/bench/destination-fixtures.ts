@@ -46,6 +46,7 @@ export function runSummary(destinations: number, overrides: Partial<RunSummary> 
 /** A destinations result: serial durations 10 ms per delivered message and 2 ms per fanned-out one. */
 export function destinationsResult(overrides: Partial<DestinationsResult> = {}): DestinationsResult {
   return {
+    ran: { date: '2026-12-01T12:00:00.000Z', loadAverage: 1 },
     options: { rounds: 1, events: 1000, baselineSeconds: 1, serialEvents: 100, concurrency: 10, bodyBytes: 2048 },
     rounds: [{ forwardingPerSecond: 100, baselinePerSecond: 1000, ratio: 0.1 }],
     ratio: 0.1,
