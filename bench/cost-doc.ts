@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applied, ASSUMPTIONS, type CostModel, costModel, DAYS_PER_MONTH, describeSampling, headline, levers, logDollarsPerGb, PRICES, usd, xrayPerMillion } from './cost';
 import { outputPlan, parseBenchArgs, writeFileAtomic } from './output';
+import { type DestinationCostModel, destinationCostModel } from './destination-cost';
+import { destinationFacts } from './destination-facts';
+import { renderDestinationCost } from './destinations-doc';
 import type { BenchResults } from './results';
 import { type StackFacts, stackFacts } from './stack-facts';
 
@@ -30,7 +33,8 @@ function factRows(f: StackFacts): string[] {
   ];
 }
 
-export function renderCost(model: CostModel, results: BenchResults): string {
+/** docs/cost.md; with `destinations` (the destinations model), its Destinations section. */
+export function renderCost(model: CostModel, results: BenchResults, destinations?: DestinationCostModel): string {
   const lines: string[] = [];
   const push = (...l: string[]): void => void lines.push(...l);
   const f = model.facts;
@@ -124,6 +128,7 @@ export function renderCost(model: CostModel, results: BenchResults): string {
     `| **total with VPC** | **${usd(model.fixed.reduce((s, x) => s + x.perMonth(1), 0))}** | **${usd(model.fixed.reduce((s, x) => s + x.perMonth(f.sources), 0))}** | |`,
     '',
   );
+  if (destinations !== undefined && results.destinations !== undefined) push(...renderDestinationCost(destinations, results.destinations, headline(model, 10 * M, false)));
   return lines.join('\n');
 }
 
@@ -160,8 +165,10 @@ if (require.main === module) {
     const { write } = parseBenchArgs(process.argv.slice(2));
     const plan = outputPlan(join(__dirname, '..'), write);
     const results = JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as BenchResults;
-    const model = costModel(results, stackFacts());
-    writeFileAtomic(plan.cost, renderCost(model, results));
+    const facts = stackFacts();
+    const model = costModel(results, facts);
+    const destinations = results.destinations === undefined ? undefined : destinationCostModel(results.destinations, destinationFacts(facts.interfaceEndpoints), facts);
+    writeFileAtomic(plan.cost, renderCost(model, results, destinations));
     console.log(`wrote ${plan.cost}`);
   } catch (err) {
     console.error(err);

@@ -36,6 +36,8 @@ export const PRICES = {
   xrayFreeTraces: 100_000,
   vpcEndpointAzHour: 0.01,
   vpcEndpointGb: 0.01,
+  natGatewayHour: 0.045,
+  natGatewayGb: 0.045,
 } as const;
 
 /** What the model assumes: neither measured nor in the template (the stack's facts are in StackFacts). */

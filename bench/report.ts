@@ -3,11 +3,14 @@
  * block of docs/performance.md, both from one run's results.
  */
 import type { BenchResults, Target } from './results';
+import { DESTINATION_TARGET_PER_M } from './destination-cost';
+import { destinationFigures } from './destinations-doc';
 import { formatRows } from './verify';
 
 const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-export function targets(r: Omit<BenchResults, 'targets'>, costAt10M: number): Target[] {
+/** The targets; `destinationPerM`: what one http destination adds per million 2 KB events (the destinations cost model). */
+export function targets(r: Omit<BenchResults, 'targets'>, costAt10M: number, destinationPerM?: number): Target[] {
   const out: Target[] = [];
   const add = (name: string, value: string, target: string, met: boolean): void => void out.push({ name, value, target, met });
   for (const row of r.verify.filter((x) => x.kind === 'verify')) add(`verify ${row.provider} ${row.bytes / 1024} KB / bare HMAC`, `${fixed(row.ratio)}x`, '<= 1.5x', row.ratio <= 1.5);
@@ -31,6 +34,12 @@ export function targets(r: Omit<BenchResults, 'targets'>, costAt10M: number): Ta
   add('verifier bundle bytes', String(verifierBundle?.bytes ?? 0), '<= 1 MB', (verifierBundle?.bytes ?? Infinity) <= 1024 * 1024);
   for (const init of r.coldStart.init.filter((i) => !i.label.includes('first request'))) add(`init ${init.label} / node -e 0`, `${fixed(init.ratio)}x`, '<= 3x', init.ratio <= 3);
   add('cost per million 2 KB webhooks, all included (10 M/month, measured path + X-Ray)', `$${fixed(costAt10M)}`, '<= $6.50', costAt10M <= 6.5);
+  const d = r.destinations;
+  if (d !== undefined) {
+    const complete = (s: typeof d.one): boolean => s.delivered === s.events * s.destinations && s.left === 0;
+    add('destinations: delivered == events x destinations, queues and DLQs empty (1 and 3)', `${d.one.delivered} / ${d.one.events}, ${d.three.delivered} / ${d.three.events * 3}`, 'equal, 0', complete(d.one) && complete(d.three));
+    if (destinationPerM !== undefined) add('one http destination adds per million 2 KB events (measured batch)', `$${fixed(destinationPerM)}`, `<= $${fixed(DESTINATION_TARGET_PER_M)}`, destinationPerM <= DESTINATION_TARGET_PER_M);
+  }
   return out;
 }
 
@@ -98,6 +107,7 @@ export function figures(r: BenchResults): string {
     ),
     '',
     `Network touched at init: verifier ${cs.network.verifier?.length ?? 0} attempts, processor ${cs.network.processor?.length ?? 0} attempts.`,
+    ...(r.destinations === undefined ? [] : ['', ...destinationFigures(r.destinations)]),
   ];
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { ColdStartResult } from './coldstart';
+import type { DestinationsResult } from './destinations';
 import type { E2eResult } from './e2e';
 import type { Row } from './verify';
 
@@ -28,5 +29,7 @@ export interface BenchResults {
   readonly verify: readonly Row[];
   readonly e2e: E2eResult;
   readonly coldStart: ColdStartResult;
+  /** Forwarding to destinations (absent in runs before issue #10). */
+  readonly destinations?: DestinationsResult;
   readonly targets: readonly Target[];
 }
