@@ -96,7 +96,9 @@ export function destinationScenario(name: string, run: RunSummary, serial: RunSu
   const platform = facts.platformLogLines ? ASSUMPTIONS.lambdaPlatformBytes + ASSUMPTIONS.perLogEventBytes * ASSUMPTIONS.lambdaPlatformLines : 0;
   // EMF: one blob per invocation; its bytes per delivery scale with the batch.
   const emfPerDelivery = (run.emfBytesPerDelivery + ASSUMPTIONS.perLogEventBytes * run.emfBlobsPerDelivery) * (run.delivery.batch / deliveryBatch);
-  const logPerDelivery = run.logBytesPerDelivery + ASSUMPTIONS.perLogEventBytes * run.logLinesPerDelivery + emfPerDelivery + platform / deliveryBatch;
+  // The rig logs at INFO; the deployed function may keep warnings and errors only (none in a healthy run).
+  const lines = facts.infoLogLines ? run.logBytesPerDelivery + ASSUMPTIONS.perLogEventBytes * run.logLinesPerDelivery : 0;
+  const logPerDelivery = lines + emfPerDelivery + platform / deliveryBatch;
   const natBytes = facts.natGateways > 0 ? n * (run.bodyBytes + a.wireOverheadBytes) : 0;
   const lambdaGbS = (count: number, ms: number, memoryMb: number, architecture: string): number => count * (ms / 1000) * (memoryMb / 1024) * gbSecondPrice(architecture);
   const items: LineItem[] = [
@@ -127,7 +129,7 @@ export function destinationScenario(name: string, run: RunSummary, serial: RunSu
     {
       item: 'CloudWatch Logs (delivery functions)',
       dollars: ((n * logPerDelivery * M) / GB) * logPerGb(facts.logRetentionDays),
-      how: `${Math.round(logPerDelivery)} B per delivery (${Math.round(run.logBytesPerDelivery)} B measured log line, EMF per invocation${facts.platformLogLines ? ', platform lines' : ''}), kept ${facts.logRetentionDays} days`,
+      how: `${Math.round(logPerDelivery)} B per delivery (${facts.infoLogLines ? `${Math.round(run.logBytesPerDelivery)} B measured log line` : 'no INFO line (POWERTOOLS_LOG_LEVEL WARN)'}, EMF per invocation${facts.platformLogLines ? ', platform lines' : ''}), kept ${facts.logRetentionDays} days`,
     },
   ];
   if (facts.natGateways > 0) {
@@ -182,9 +184,9 @@ export function destinationLevers(scenario: DestinationScenario, run: RunSummary
   const sequential = Math.max(1, Math.ceil(b * (serial.delivery.msPerRecord + a.receiverResponseMs)));
   // Attempts of a batch in parallel: the invocation waits for the slowest receiver once, not once per message.
   const parallel = Math.max(1, Math.ceil(b * serial.delivery.msPerRecord + a.receiverResponseMs));
-  const lineShare = (run.logBytesPerDelivery + ASSUMPTIONS.perLogEventBytes * run.logLinesPerDelivery) / Math.max(1, run.logBytesPerDelivery + ASSUMPTIONS.perLogEventBytes * run.logLinesPerDelivery + run.emfBytesPerDelivery * (run.delivery.batch / b));
+  const lineShare = !facts.infoLogLines ? 0 : (run.logBytesPerDelivery + ASSUMPTIONS.perLogEventBytes * run.logLinesPerDelivery) / Math.max(1, run.logBytesPerDelivery + ASSUMPTIONS.perLogEventBytes * run.logLinesPerDelivery + run.emfBytesPerDelivery * (run.delivery.batch / b));
   const smallest = 128;
-  return [
+  const levers: LineItem[] = [
     {
       item: `Delivery function memory ${smallest} MB instead of ${facts.memoryMb} MB (it mostly waits on the receiver)`,
       dollars: duration * Math.max(0, 1 - smallest / facts.memoryMb),
@@ -202,6 +204,8 @@ export function destinationLevers(scenario: DestinationScenario, run: RunSummary
       how: 'replay tooling would no longer list successful attempts',
     },
   ];
+  // A lever already pulled (no INFO lines) saves nothing more.
+  return levers.filter((lever) => lever.dollars > 0);
 }
 
 /** The destinations cost model. */

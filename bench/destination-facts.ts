@@ -25,6 +25,8 @@ export interface DestinationFacts {
   readonly architecture: string;
   /** Lambda's START/END/REPORT lines reach the delivery function's log group. */
   readonly platformLogLines: boolean;
+  /** The delivery function logs INFO lines (a line per delivered attempt); false when POWERTOOLS_LOG_LEVEL keeps only warnings and errors. */
+  readonly infoLogLines: boolean;
   readonly logRetentionDays: number;
   /** Alarms of one `http` destination. */
   readonly alarms: number;
@@ -118,6 +120,7 @@ export function readDestinationFacts(
     architecture: String(architectures[0] ?? 'x86_64'),
     platformLogLines: !(logging.LogFormat === 'JSON' && (logging.SystemLogLevel === 'WARN' || logging.SystemLogLevel === 'ERROR')),
     logRetentionDays: retention,
+    infoLogLines: !['WARN', 'ERROR', 'CRITICAL', 'SILENT'].includes(String(variablesOf(props).POWERTOOLS_LOG_LEVEL ?? 'INFO').toUpperCase()),
     alarms: cell.node.findAll().filter((c) => all[idOf(c)]?.Type === 'AWS::CloudWatch::Alarm').length,
     batchSize: cell.destination.batchSize,
     maxInFlight: cell.destination.maxInFlight,
@@ -125,4 +128,10 @@ export function readDestinationFacts(
     natGateways: reference.natGateways === undefined ? 0 : count(all, (r) => r.Type === 'AWS::EC2::NatGateway') - reference.natGateways,
     extraInterfaceEndpoints: count(all, isInterfaceEndpoint) - reference.interfaceEndpoints,
   };
+}
+
+/** A function's environment variables as the template gives them. */
+function variablesOf(props: Record<string, unknown>): Record<string, unknown> {
+  const environment = isRecord(props.Environment) ? props.Environment : {};
+  return isRecord(environment.Variables) ? environment.Variables : {};
 }

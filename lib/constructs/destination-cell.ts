@@ -24,6 +24,9 @@ import { lambdaEntry } from './lambda-entry';
 import { envelopeKeyUse, serviceKeyUse } from './stack-key';
 import { WebhookFunction } from './webhook-function';
 
+/** Memory of a delivery function (http, lambda functionArn, eventbridge), MB. */
+export const DELIVERY_MEMORY_MB = 256;
+
 /** Seconds a delivery invocation gets beyond its attempts (state reads and writes, the DLQ). */
 export const DELIVERY_MARGIN_SECONDS = 10;
 
@@ -159,8 +162,14 @@ export class DestinationCell extends Construct {
         ...common,
         entry: props.deliveryEntry ?? lambdaEntry('delivery', 'index'),
         description: `hookgate ${where}: deliver with retries`,
+        // It mostly waits on the destination, billed by the millisecond: 256 MB is plenty for
+        // one attempt at a time and halves that cost against the 512 MB default (docs/cost.md).
+        memorySize: DELIVERY_MEMORY_MB,
         environment: {
           ...shared,
+          // Every attempt is a record in the delivery table and a metric; logs carry failures only
+          // (a line per delivered event cost $0.31 per million with a year's retention, docs/cost.md).
+          POWERTOOLS_LOG_LEVEL: 'WARN',
           [ENV.deliveryTable]: props.deliveryTable.tableName,
           [ENV.deliveryHistoryDays]: String(props.deliveryHistoryDays),
           ...(this.signingSecret === undefined || destination.type !== 'http' ? {} : { [ENV.signingSecretName]: destination.secretName }),

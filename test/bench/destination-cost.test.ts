@@ -80,6 +80,17 @@ describe('a change in a measured input or a fact changes the figure', () => {
   const result = destinationsResult();
   const base = destinationScenario('1', result.one, result.serial, destinationFactsOf(), stackFactsOf());
 
+  test('a delivery function that logs warnings only pays no line per delivered attempt, and that lever is gone', () => {
+    // Act
+    const quiet = destinationScenario('1', result.one, result.serial, destinationFactsOf({ infoLogLines: false }), stackFactsOf());
+    const levers = destinationLevers(quiet, result.one, result.serial, destinationFactsOf({ infoLogLines: false }));
+
+    // Assess
+    expect(item(quiet, 'CloudWatch Logs (delivery functions)')).toBeLessThan(item(base, 'CloudWatch Logs (delivery functions)'));
+    expect(levers.map((l) => l.item)).not.toContainEqual(expect.stringContaining('No INFO line'));
+    expect(levers).toHaveLength(3);
+  });
+
   test('a slower delivery per message bills more duration', () => {
     // Act
     const slower = destinationScenario('1', result.one, runSummary(1, { delivery: { batch: 10, msPerRecord: 20 } }), destinationFactsOf(), stackFactsOf());

@@ -64,6 +64,7 @@ export function destinationFactsOf(overrides: Partial<DestinationFacts> = {}): D
     memoryMb: 1024,
     architecture: 'arm64',
     platformLogLines: false,
+    infoLogLines: true,
     logRetentionDays: 30,
     alarms: 7,
     batchSize: 10,

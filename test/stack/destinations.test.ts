@@ -13,7 +13,7 @@ import { bodyKey, idKey } from '../../lambda/signatures/dedupe-key';
 import { newHookgateApp } from '../../lib/app';
 import { circuitKey as circuitItemKey } from '../../lambda/delivery/circuit';
 import { FunctionRole } from '../../lib/constructs/function-role';
-import { DELIVERY_MAX_RECEIVE_COUNT, type DestinationCell, deliveryTimeoutSeconds, payloadExpirationDays } from '../../lib/constructs/destination-cell';
+import { DELIVERY_MAX_RECEIVE_COUNT, DELIVERY_MEMORY_MB, type DestinationCell, deliveryTimeoutSeconds, payloadExpirationDays } from '../../lib/constructs/destination-cell';
 import { MIN_PAYLOAD_EXPIRATION_DAYS } from '../../lib/constructs/payload-bucket';
 import { lambdaEntry } from '../../lib/constructs/lambda-entry';
 import { HookgateStack } from '../../lib/hookgate-stack';
@@ -194,6 +194,7 @@ describe('the delivery function', () => {
         [
           'POWERTOOLS_SERVICE_NAME',
           'POWERTOOLS_METRICS_NAMESPACE',
+          'POWERTOOLS_LOG_LEVEL',
           ENV.destination,
           ENV.deliveryTable,
           ENV.deliveryHistoryDays,
@@ -207,12 +208,15 @@ describe('the delivery function', () => {
       expect(variables).toMatchObject({
         POWERTOOLS_SERVICE_NAME: METRICS.service,
         POWERTOOLS_METRICS_NAMESPACE: 'Hookgate/staging',
+        // Delivered attempts are in the delivery table; logs carry failures only.
+        POWERTOOLS_LOG_LEVEL: 'WARN',
         [ENV.deliveryTable]: { Ref: logicalId(stack, stack.deliveries?.table ?? stack.dedupe.table) },
         [ENV.deliveryHistoryDays]: '30',
         [ENV.deadLetterQueueUrl]: { Ref: logicalId(stack, cell.queues.deadLetterQueue) },
       });
     }
     expect(variablesOf(functionOf(cells.billing))[ENV.signingSecretName]).toBe('hookgate/staging/out/billing');
+    for (const name of ['billing', 'audit', 'theirs', 'bus']) expect(functionOf(cells[name]).Properties?.MemorySize).toBe(DELIVERY_MEMORY_MB);
   });
 
   it('never carries a signing secret value, even when the destination config held one', () => {
