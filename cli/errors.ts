@@ -45,6 +45,11 @@ function noCredentials(err: unknown): boolean {
 export function failureOf(err: unknown): { readonly code: number; readonly message: string } {
   if (err instanceof UsageError) return { code: USAGE_EXIT, message: firstLine(err.message) };
   const denied = deniedIn(err);
+  if (err instanceof Error && err.name === 'AuditWriteError') {
+    const cause = err.cause as { name?: string; code?: string } | undefined;
+    const why = denied !== undefined ? `access denied: ${denied.name}` : (cause?.code ?? cause?.name ?? 'unknown');
+    return { code: FAILURE_EXIT, message: `${firstLine(err.message)} (${why})` };
+  }
   if (denied !== undefined) {
     return { code: FAILURE_EXIT, message: `access denied (${denied.name}): your AWS identity lacks a permission this command needs; attach the stack's hookgate viewer or operator policy (docs/deploy.md)` };
   }
