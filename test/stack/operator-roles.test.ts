@@ -50,7 +50,8 @@ describe('audit log group', () => {
 
   it('defaults to six years (2192 days)', () => {
     const app2 = newHookgateApp({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const { audit: _audit, ...rest } = CONFIG;
+    const rest: EnvironmentConfigInput = { ...CONFIG };
+    delete rest.audit;
     const other = new HookgateStack(app2, 'hookgate-other', { environmentName: 'other', config: rest });
     const t = Template.fromStack(other);
     expect(resources(t, 'AWS::Logs::LogGroup')[logicalId(other, other.hookgate.audit.logGroup)]?.Properties?.RetentionInDays).toBe(2192);
