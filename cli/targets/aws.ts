@@ -73,7 +73,9 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     cfn.destroy();
   }
   const resources = resourcesFromOutputs(options.stackName, outputs);
-  const clients = { dynamodb: new DynamoDBClient(base), sqs: new SQSClient(base), s3: new S3Client(base), cloudwatch: new CloudWatchClient(base) };
+  // The queues are the stack's, in the client's region: requests go to the configured SQS
+  // endpoint (AWS_ENDPOINT_URL_SQS: a VPC endpoint) rather than each queue URL's host.
+  const clients = { dynamodb: new DynamoDBClient(base), sqs: new SQSClient({ ...base, useQueueUrlAsEndpoint: false }), s3: new S3Client(base), cloudwatch: new CloudWatchClient(base) };
   const logs = new CloudWatchLogsClient(base);
   let caller: Promise<string> | undefined;
   const region = await clients.sqs.config.region();
