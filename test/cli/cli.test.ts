@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +105,22 @@ describe('runtime errors exit 1 with one line on stderr', () => {
     expect(r.err).toMatch(message);
     expect(r.err.trimEnd().split('\n')).toHaveLength(1);
   });
+});
+
+describe('the executable (npm run hookgate)', () => {
+  // NODE_NO_WARNINGS: the SDK's own warning about this Node version is not the command's output.
+  it('exits with the code and prints one line on stderr', () => {
+    const root = join(__dirname, '..', '..');
+    const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const usage = spawnSync(process.execPath, [tsx, join(root, 'bin', 'hookgate-cli.ts'), 'status'], { cwd, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    expect(usage.status).toBe(2);
+    expect(usage.stdout).toBe('');
+    expect(usage.stderr).toBe('hookgate: choose where to run: --local [--port N], --env <name> or --stack <name> (exactly one)\n');
+    const done = spawnSync(process.execPath, [tsx, join(root, 'bin', 'hookgate-cli.ts'), 'audit', 'list', '--local', '--port', String(PORT), '--who', 'nobody-such'], { cwd, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    expect(done.stderr).toBe('');
+    expect(done.status).toBe(0);
+    expect(done.stdout).toBe('no audit records by nobody-such\n');
+  }, 20_000);
 });
 
 describe('help', () => {
