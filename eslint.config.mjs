@@ -23,14 +23,14 @@ export default tseslint.config(
     },
   },
   // Layers point one way: lambda/ runs in a Lambda and imports nothing above it; lib/ (the
-  // stack) never imports local mode.
+  // stack) never imports local mode or the command.
   {
     files: ['lambda/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{
-          regex: '^(\\.\\./)+(local|lib|bench|test|bin)(/|$)',
-          message: 'lambda/ holds only code that runs in a Lambda: it must not import local/, lib/, bench/, test/ or bin/',
+          regex: '^(\\.\\./)+(local|lib|bench|test|bin|cli)(/|$)',
+          message: 'lambda/ holds only code that runs in a Lambda: it must not import local/, lib/, bench/, test/, bin/ or cli/',
         }],
       }],
     },
@@ -40,8 +40,20 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{
-          regex: '^(\\.\\./)+(local|bench|test|bin)(/|$)',
-          message: 'lib/ (the stack) must not import local mode, bench, tests or bin',
+          regex: '^(\\.\\./)+(local|bench|test|bin|cli)(/|$)',
+          message: 'lib/ (the stack) must not import local mode, bench, tests, bin or the command (cli/)',
+        }],
+      }],
+    },
+  },
+  // The command (cli/) builds on lambda/ and lib/; only bin/ and test/ import it.
+  {
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '^(\\.\\./)+(bench|test|bin)(/|$)',
+          message: 'cli/ (the command) must not import bench, tests or bin',
         }],
       }],
     },

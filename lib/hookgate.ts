@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,12 +8,14 @@ import { Construct } from 'constructs';
 import { type EnvironmentConfig, type EnvironmentConfigInput, namedSources } from '../lambda/config/schema';
 import { METRICS } from '../lambda/runtime/telemetry';
 import { loadConfig } from './config-file';
+import { AuditLog } from './constructs/audit-log';
 import { DedupeTable } from './constructs/dedupe-table';
 import { EdgeAlarms } from './constructs/edge-alarms';
 import { handlersEntry } from './constructs/handlers-entry';
 import { HookgateDashboard } from './constructs/hookgate-dashboard';
 import { IngressApi, WEBHOOKS_PATH } from './constructs/ingress-api';
 import { OnCallTopic } from './constructs/on-call-topic';
+import { OperatorPolicies } from './constructs/operator-policies';
 import { PayloadBucket } from './constructs/payload-bucket';
 import { type ExistingNetwork, type FunctionNetwork, functionNetwork, type PrivateNetwork } from './constructs/private-network';
 import { DeliveryTable } from './constructs/delivery-table';
@@ -22,6 +24,7 @@ import { SourceCell } from './constructs/source-cell';
 import { StackKey } from './constructs/stack-key';
 import { firewallSource, WebhookFirewall } from './constructs/webhook-firewall';
 import { HookgateStackError, validateStackInput } from './stack-props';
+import { RESOURCES_OUTPUT, SOURCE_OUTPUT_PREFIX, type SourceResources, type StackResources } from './stack-outputs';
 
 /** Props of {@link Hookgate}. */
 export interface HookgateProps {
@@ -104,6 +107,10 @@ export class Hookgate extends Construct {
   public readonly firewall: WebhookFirewall;
   public readonly edgeAlarms: EdgeAlarms;
   public readonly dashboard: HookgateDashboard;
+  /** The `hookgate` command's audit log. */
+  public readonly audit: AuditLog;
+  /** The viewer and operator managed policies of the `hookgate` command (attach them to people's roles). */
+  public readonly operatorPolicies: OperatorPolicies;
 
   constructor(scope: Construct, id: string, props: HookgateProps) {
     super(scope, id);
@@ -204,11 +211,46 @@ export class Hookgate extends Construct {
       metricsNamespace,
     });
 
+    // The command's side: its audit log, its two policies, and where it finds everything.
+    this.audit = new AuditLog(this, 'Audit', { encryptionKey: key, retention: config.audit.retentionDays });
+    this.operatorPolicies = new OperatorPolicies(this, 'OperatorPolicies', {
+      key,
+      queues: this.cells.flatMap((cell) => [cell.queues, ...cell.destinations.map((d) => d.queues)]),
+      deliveryTable: this.deliveries?.table,
+      auditLog: this.audit.logGroup,
+      payloadBucket: this.payloads.bucket,
+    });
+    this.commandOutputs(environmentName);
+
     new CfnOutput(this, 'WebhooksUrl', {
       description: 'Base URL of the webhooks; a source listens on <this>/<source name>',
       value: this.ingress.api.urlForPath(`/${WEBHOOKS_PATH}`),
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.onCall.topic.topicArn });
+  }
+
+  /**
+   * The outputs the `hookgate` command discovers the stack from (lib/stack-outputs.ts): fixed
+   * keys, so one stack holds one Hookgate the command can drive. Small JSON documents of names.
+   */
+  private commandOutputs(environment: string): void {
+    const resources: StackResources = {
+      environment,
+      auditLogGroup: this.audit.logGroup.logGroupName,
+      payloadBucket: this.payloads.bucket.bucketName,
+      ...(this.deliveries === undefined ? {} : { deliveryTable: this.deliveries.table.tableName }),
+    };
+    const json = (value: unknown): string => Stack.of(this).toJsonString(value);
+    new CfnOutput(this, RESOURCES_OUTPUT, { description: 'hookgate command: stack-wide resources (JSON)', value: json(resources) }).overrideLogicalId(RESOURCES_OUTPUT);
+    this.cells.forEach((cell, i) => {
+      const source: SourceResources = {
+        source: cell.sourceName,
+        queueUrl: cell.queues.queue.queueUrl,
+        dlqUrl: cell.queues.deadLetterQueue.queueUrl,
+        destinations: Object.fromEntries(cell.destinations.map((d) => [d.destinationName, { queueUrl: d.queues.queue.queueUrl, dlqUrl: d.queues.deadLetterQueue.queueUrl }])),
+      };
+      new CfnOutput(this, `${SOURCE_OUTPUT_PREFIX}${i}`, { description: `hookgate command: source ${cell.sourceName} (JSON)`, value: json(source) }).overrideLogicalId(`${SOURCE_OUTPUT_PREFIX}${i}`);
+    });
   }
 
   /**

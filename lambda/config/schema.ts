@@ -384,6 +384,21 @@ export const configSchema = z.strictObject(
       ),
     ),
     deliveryHistoryDays: doc('Days a delivery attempt record is kept (queried by the replay tooling).', z._default(wholeNumber(1, 365), 30)),
+    audit: doc(
+      "The audit log of the `hookgate` command (every body shown, replay, redrive, pause and resume): a KMS-encrypted CloudWatch Logs group, kept on stack deletion.",
+      z.prefault(
+        z.strictObject(
+          {
+            retentionDays: doc(
+              'Days the audit records are kept (default six years), apart from the operational logs.',
+              z._default(z.literal(LOG_RETENTION_DAYS, { error: `must be one of CloudWatch's periods: ${LOG_RETENTION_DAYS.join(', ')}` }), 2192),
+            ),
+          },
+          { error: invalidObject('must be an object') },
+        ),
+        {},
+      ),
+    ),
     retain: doc('Keep stateful resources when the stack is deleted.', z._default(z.boolean({ error: 'must be true or false' }), true)),
   },
   { error: invalidObject('the file must hold a JSON object') },

@@ -16,6 +16,10 @@ const refused: ReadonlyArray<readonly [string, string]> = [
   ['lambda/signatures/providers/fixture.ts', '../../../local/kms'],
   ['lib/constructs/fixture.ts', '../../local/emulators'],
   ['lib/fixture.ts', '../local/app'],
+  ['lambda/delivery/fixture.ts', '../../cli/audit'],
+  ['lib/constructs/fixture.ts', '../../cli/main'],
+  ['lib/fixture.ts', '../cli/targets/aws'],
+  ['cli/commands/fixture.ts', '../../test/cli/harness'],
 ];
 const allowed: ReadonlyArray<readonly [string, string]> = [
   ['lambda/verifier/fixture.ts', '../ingest/envelope'],
@@ -23,6 +27,10 @@ const allowed: ReadonlyArray<readonly [string, string]> = [
   ['lib/constructs/fixture.ts', '../../lambda/runtime/telemetry'],
   ['local/fixture.ts', '../lambda/verifier/handler'],
   ['bench/fixture.ts', '../local/kms'],
+  ['cli/commands/fixture.ts', '../../lambda/delivery/circuit'],
+  ['cli/targets/fixture.ts', '../../lib/stack-outputs'],
+  ['bin/fixture.ts', '../cli/main'],
+  ['test/cli/fixture.ts', '../../cli/audit'],
 ];
 
 const LINT_ALL = `

@@ -124,9 +124,9 @@ describe.each(ENVS)('%s: functions', (env) => {
     }
   });
 
-  it('log groups keep logs for the configured days and are encrypted with the stack key', () => {
+  it('log groups keep logs for the configured days and are encrypted with the stack key (the audit log: see operator-roles.test.ts)', () => {
     const days = shippedConfig(env).logRetentionDays;
-    for (const group of Object.values(resources(templates[env], 'AWS::Logs::LogGroup'))) {
+    for (const group of operationalLogGroups(stacks[env], templates[env])) {
       expect(group.Properties?.RetentionInDays).toBe(days);
       expect(group.Properties?.KmsKeyId).toEqual(keyArn(env));
     }
@@ -475,7 +475,11 @@ describe('retention', () => {
 
   it.each(stateful)('prod retains every %s and dev deletes it', (type) => {
     for (const r of Object.values(resources(templates.prod, type))) expect(r.DeletionPolicy).toBe('Retain');
-    for (const r of Object.values(resources(templates.dev, type))) expect(r.DeletionPolicy).toBe('Delete');
+    // The audit log is retained whatever the config says (operator-roles.test.ts).
+    const audit = logicalId(stacks.dev, stacks.dev.hookgate.audit.logGroup);
+    const dev = Object.entries(resources(templates.dev, type)).filter(([id]) => id !== audit);
+    expect(dev.length).toBeGreaterThan(0);
+    for (const [, r] of dev) expect(r.DeletionPolicy).toBe('Delete');
   });
 });
 
@@ -677,9 +681,17 @@ describe('config values reach the template', () => {
     expect(logging.Properties?.RedactedFields).toContainEqual({ SingleHeader: { Name: 'x-partner-signature' } });
   });
 
-  it('log retention comes from config', () => {
-    for (const group of Object.values(resources(custom.template, 'AWS::Logs::LogGroup'))) {
+  it('log retention comes from config (the audit log has its own: audit.retentionDays)', () => {
+    for (const group of operationalLogGroups(custom.stack, custom.template)) {
       expect(group.Properties?.RetentionInDays).toBe(90);
     }
   });
 });
+
+/** Every log group but the command's audit log (its retention and removal are its own). */
+function operationalLogGroups(stack: HookgateStack, template: Template): CfnResource[] {
+  const audit = logicalId(stack, stack.hookgate.audit.logGroup);
+  return Object.entries(resources(template, 'AWS::Logs::LogGroup'))
+    .filter(([id]) => id !== audit)
+    .map(([, group]) => group);
+}
