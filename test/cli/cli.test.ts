@@ -44,13 +44,15 @@ beforeAll(async () => {
     port: PORT,
     url: `http://127.0.0.1:${PORT}`,
     endpoints: { dynamodb: emulators.endpoints.dynamodb, sqs: emulators.endpoints.sqs, s3: emulators.endpoints.sqs },
+    region: 'us-east-1',
     resources: {
+      dedupeTable: 'hookgate-dedupe',
       deliveryTable: TABLE,
-      payloadBucket: 'hookgate-payloads',
-      sources: [
-        { name: SOURCE, queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } },
-        { name: 'github', queueUrl: github.queueUrl, dlqUrl: github.dlqUrl },
-      ],
+      bucket: 'hookgate-payloads',
+      sources: {
+        [SOURCE]: { queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } },
+        github: { queueUrl: github.queueUrl, dlqUrl: github.dlqUrl, destinations: {} },
+      },
     },
     auditFile: join(cwd, '.hookgate', 'audit-3999.jsonl'),
   };
