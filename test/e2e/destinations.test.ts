@@ -21,6 +21,8 @@ import { localClients } from '../../local/emulators';
 import { localKeyring } from '../../local/kms';
 import { type Receiver, startReceiver } from '../../local/receive';
 import { localKmsOf, readLocalState } from '../../local/state';
+import { runCli } from '../../cli/main';
+import { localTarget } from '../../cli/targets/local';
 import { toSqsRecord } from '../../local/poller';
 import { memoryMetrics, seeded } from '../delivery/harness';
 import { handled } from './fixtures/team-handlers';
@@ -465,6 +467,33 @@ describe('destinations in local mode', () => {
     const record = toSqsRecord(rejectedCopy as Message, 'arn:aws:sqs:us-east-1:000000000000:hookgate-loop_main-dlq', 'us-east-1');
     const opened = await openMessage(record, { envelope, s3: () => Promise.reject(new Error('no payload bucket needed')), bucket: state.resources.bucket, source: 'loop' });
     expect(opened.body.equals(source?.body as Buffer)).toBe(true);
+  });
+
+  it('is what the hookgate command reads: status shows this run\'s destinations, and pause then resume drive the breaker after an audit record each', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hookgate-cli-e2e-'));
+    let out = '';
+    const run = (args: readonly string[]): Promise<number> =>
+      runCli(args, {
+        cwd,
+        io: { out: (t) => void (out += t), err: (t) => void (out += t) },
+        resolveTarget: async () => localTarget({ ...readLocalState(statePath), cwd }),
+      });
+    expect(await run(['status', '--local', '--json'])).toBe(0);
+    const status = JSON.parse(out) as { sources: { source: string; destinations: { name: string; circuit: unknown }[] }[] };
+    expect(status.sources.find((s) => s.source === 'duo')?.destinations.map((d) => d.name).sort()).toEqual(['bad', 'good']);
+    out = '';
+    const table = { client: new DynamoDBClient(localClients(app.stack.endpoints).dynamodb), tableName: app.stack.resources.deliveryTableName ?? '' };
+    expect(await run(['destinations', 'pause', 'duo/good', '--local', '--reason', 'receiver maintenance'])).toBe(0);
+    expect((await readCircuit(table, { source: 'duo', destination: 'good' })).state).toBe('paused');
+    expect(await run(['destinations', 'resume', 'duo/good', '--local', '--reason', 'maintenance over'])).toBe(0);
+    expect((await readCircuit(table, { source: 'duo', destination: 'good' })).state).toBe('closed');
+    table.client.destroy();
+    out = '';
+    expect(await run(['audit', 'list', '--local', '--json'])).toBe(0);
+    expect((JSON.parse(out) as { records: { action: string; reason: string }[] }).records.map((r) => [r.action, r.reason])).toEqual([
+      ['pause', 'receiver maintenance'],
+      ['resume', 'maintenance over'],
+    ]);
   });
 });
 
