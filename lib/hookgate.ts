@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { type EnvironmentConfig, type EnvironmentConfigInput, namedSources } from '../lambda/config/schema';
 import { METRICS } from '../lambda/runtime/telemetry';
 import { loadConfig } from './config-file';
+import { ArchiveBucket } from './constructs/archive-bucket';
 import { DedupeTable } from './constructs/dedupe-table';
 import { EdgeAlarms } from './constructs/edge-alarms';
 import { handlersEntry } from './constructs/handlers-entry';
@@ -96,6 +97,8 @@ export class Hookgate extends Construct {
   /** Circuit-breaker state and delivery attempts, when a source has destinations. */
   public readonly deliveries?: DeliveryTable;
   public readonly payloads: PayloadBucket;
+  /** The archive of every accepted event, written by the processors (output `ArchiveBucketName`). */
+  public readonly archive: ArchiveBucket;
   /** One cell per source, in config order. */
   public readonly cells: readonly SourceCell[];
   /** The cells by source name: each processor's role and function, for grants and environment. */
@@ -137,6 +140,15 @@ export class Hookgate extends Construct {
       accessLogRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
+
+    this.archive = new ArchiveBucket(this, 'Archive', {
+      encryptionKey: key,
+      days: config.archive.days,
+      objectLock: config.archive.objectLock,
+      accessLogsBucket: this.payloads.accessLogsBucket,
+      removalPolicy,
+    });
+    const archive = { bucket: this.archive.bucket, batchSize: config.archive.batchSize, batchWindowSeconds: config.archive.batchWindowSeconds };
 
     // The front door: WAF in front of the REST API stage.
     this.ingress = new IngressApi(this, 'Ingress', {
@@ -181,6 +193,7 @@ export class Hookgate extends Construct {
         queueAgeSeconds: config.alarms.queueAgeSeconds,
         verifierEntry: props.verifierEntry,
         processorEntry: handlers === undefined ? undefined : handlersEntry(this, handlers),
+        archive,
       });
       this.ingress.addRoute({ sourceName: source.name, verifier: cell.verifier.function, handshake: source.provider === 'meta', allowedIps: source.allowedIps });
       return cell;
@@ -209,6 +222,7 @@ export class Hookgate extends Construct {
       value: this.ingress.api.urlForPath(`/${WEBHOOKS_PATH}`),
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.onCall.topic.topicArn });
+    new CfnOutput(this, 'ArchiveBucketName', { description: 'The archive of every accepted event (read by the hookgate command)', value: this.archive.bucket.bucketName });
   }
 
   /**
