@@ -131,10 +131,10 @@ export function archiveKey(source: string, first: Date, dedupeKeys: readonly str
   return `${hourPrefix(source, first)}${compactIso(first)}-${digest}${ARCHIVE_EXTENSION}`;
 }
 
-/** The start of each UTC hour from the one holding `since` to the one holding `until` (inclusive). */
+/** The start of each UTC hour that holds a time of `[since, until)`. */
 export function hoursBetween(since: Date, until: Date): Date[] {
   const hour = 3_600_000;
   const hours: Date[] = [];
-  for (let t = Math.floor(since.getTime() / hour) * hour; t <= until.getTime(); t += hour) hours.push(new Date(t));
+  for (let t = Math.floor(since.getTime() / hour) * hour; t < until.getTime(); t += hour) hours.push(new Date(t));
   return hours;
 }

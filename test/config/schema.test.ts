@@ -146,6 +146,7 @@ describe('defaults', () => {
       alarms: { queueAgeSeconds: 300, apiLatencyP99Ms: 2000, api5xxCount: 5, wafBlockedCount: 500, functionErrorCount: 1 },
       dedupeTtlDays: 7,
       deliveryHistoryDays: 30,
+      archive: { days: 30, batchSize: 100, batchWindowSeconds: 1 },
       logRetentionDays: 30,
       vpc: false,
       retain: true,
