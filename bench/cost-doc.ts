@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applied, ASSUMPTIONS, type CostModel, costModel, DAYS_PER_MONTH, describeSampling, headline, levers, logDollarsPerGb, PRICES, usd, xrayPerMillion } from './cost';
-import { outputPlan, parseBenchArgs, writeFileAtomic } from './output';
+import { COMMITTED, outputPlan, parseBenchArgs, withHandWritten, writeFileAtomic } from './output';
 import type { BenchResults } from './results';
 import { type StackFacts, stackFacts } from './stack-facts';
 
@@ -161,7 +161,7 @@ if (require.main === module) {
     const plan = outputPlan(join(__dirname, '..'), write);
     const results = JSON.parse(readFileSync(join(__dirname, 'results.json'), 'utf8')) as BenchResults;
     const model = costModel(results, stackFacts());
-    writeFileAtomic(plan.cost, renderCost(model, results));
+    writeFileAtomic(plan.cost, withHandWritten(renderCost(model, results), join(__dirname, '..', COMMITTED.cost)));
     console.log(`wrote ${plan.cost}`);
   } catch (err) {
     console.error(err);

@@ -21,7 +21,8 @@ export function countCalls(s3: S3Client): { readonly counts: Map<string, number>
   const counts = new Map<string, number>();
   s3.middlewareStack.add(
     (next, context) => async (args) => {
-      counts.set(context.commandName, (counts.get(context.commandName) ?? 0) + 1);
+      const name = context.commandName ?? 'unknown';
+      counts.set(name, (counts.get(name) ?? 0) + 1);
       return next(args);
     },
     { step: 'initialize', name: `countCalls${Math.random()}` },
