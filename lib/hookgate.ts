@@ -69,8 +69,9 @@ export interface HookgateProps {
  * hookgate as a construct: one environment's webhook ingestion, in any stack of a team's CDK app.
  *
  * provider → WAF → API Gateway → verifier (per source) → SQS (+DLQ) → processor (per source),
- * with the dedupe table, the payload bucket and one customer-managed key shared by all sources,
- * alarms to the on-call topic, a dashboard, and the `WebhooksUrl` and `AlarmTopicArn` outputs.
+ * with the dedupe table, the payload bucket, the archive of every accepted event (written by the
+ * processors before any work) and one customer-managed key shared by all sources, alarms to the
+ * on-call topic, a dashboard, and the `WebhooksUrl`, `AlarmTopicArn` and `ArchiveBucketName` outputs.
  *
  * @example
  * ```ts

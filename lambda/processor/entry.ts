@@ -170,6 +170,8 @@ export function destinationQueuesOf(json: string): DestinationQueue[] {
  * (`HOOKGATE_DESTINATION_QUEUES` set): the fan-out of fan-out.ts instead of handlers. Its module
  * and the SQS client start loading now and are awaited by the first batch.
  *
+ * With `HOOKGATE_ARCHIVE_BUCKET`, each whole batch is archived before anything is forwarded.
+ *
  * Reads what {@link createProcessorEntry} reads, plus `HOOKGATE_DESTINATION_QUEUES`.
  */
 export function createFanOutEntry(): ProcessorEntry {
