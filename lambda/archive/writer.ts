@@ -7,7 +7,8 @@ import { archiveKey, type ArchiveItem, encodeArchive, hourPrefix } from './forma
  * The archive writer: a source's processor calls {@link archiveBatch} on its whole SQS batch
  * before any record is handled or forwarded, and fails the batch when it throws, so nothing
  * reaches a handler or a destination unarchived. One PUT per (source, UTC hour) group of the
- * batch (format.ts); no KMS call (the ciphertexts are stored as enqueued; the bucket encrypts
+ * batch (format.ts), more only for a group holding over {@link MAX_POINTERS_PER_OBJECT} bodies
+ * too large for SQS (so a batch of large bodies never sits in memory at once); no KMS call (the ciphertexts are stored as enqueued; the bucket encrypts
  * with its key through S3).
  *
  * Records that can never open are not archived (they go to the DLQ, never to a handler or a
@@ -53,16 +54,26 @@ function missingObject(err: unknown): boolean {
   return typeof cause === 'object' && cause !== null && 'name' in cause && (cause.name === 'NoSuchKey' || cause.name === 'NotFound');
 }
 
-/** A record's item, or undefined when it can never open. Throws when S3 fails (worth a retry). */
-async function itemOf(record: SQSRecord, deps: ArchiveWriterDeps): Promise<(ArchiveItem & { readonly source: string }) | undefined> {
-  let hints: MessageHints;
+/** A record to archive: its hints, and how to get its ciphertext. */
+interface Pending {
+  readonly record: SQSRecord;
+  readonly hints: MessageHints;
+  readonly time: Date;
+}
+
+/** The record's hints when it is this source's hookgate message, else undefined (it can never open). */
+function hintsOf(record: SQSRecord, deps: ArchiveWriterDeps): MessageHints | undefined {
   try {
-    hints = readMetadata(record);
+    const hints = readMetadata(record);
+    return deps.source === undefined || hints.source === deps.source ? hints : undefined;
   } catch (err) {
     if (err instanceof MessageFormatError) return undefined;
     throw err;
   }
-  if (deps.source !== undefined && hints.source !== deps.source) return undefined;
+}
+
+/** The item of a record, or undefined when its pointer names no object it may have. Throws when S3 fails (worth a retry). */
+async function itemOf({ record, hints }: Pending, deps: ArchiveWriterDeps): Promise<ArchiveItem | undefined> {
   let ciphertext: Uint8Array;
   if (hints.payload === 'inline') ciphertext = Buffer.from(record.body, 'base64');
   else {
@@ -73,8 +84,8 @@ async function itemOf(record: SQSRecord, deps: ArchiveWriterDeps): Promise<(Arch
       throw err;
     }
   }
-  const { source, dedupeKey, eventId, eventType, receivedAt } = hints;
-  return { source, dedupeKey, ...(eventId !== undefined ? { eventId } : {}), ...(eventType !== undefined ? { eventType } : {}), receivedAt, ciphertext };
+  const { dedupeKey, eventId, eventType, receivedAt } = hints;
+  return { dedupeKey, ...(eventId !== undefined ? { eventId } : {}), ...(eventType !== undefined ? { eventType } : {}), receivedAt, ciphertext };
 }
 
 /** The time of a `receivedAt` hint, or now when it does not parse. */
@@ -84,37 +95,71 @@ function timeOf(receivedAt: string, now: () => Date): Date {
 }
 
 /**
+ * Most pointer messages (bodies over the SQS limit, up to a few MiB each) in one object: bounds
+ * the memory a batch of large bodies takes (objects are written one after another).
+ */
+export const MAX_POINTERS_PER_OBJECT = 8;
+
+/**
+ * The objects to write: records grouped by source and UTC hour, each group in time order (then
+ * dedupe key: the same records always make the same objects), split after
+ * {@link MAX_POINTERS_PER_OBJECT} pointer messages.
+ */
+function partsOf(pending: readonly Pending[]): Pending[][] {
+  const groups = new Map<string, Pending[]>();
+  for (const item of pending) {
+    const group = hourPrefix(item.hints.source, item.time);
+    groups.set(group, [...(groups.get(group) ?? []), item]);
+  }
+  const parts: Pending[][] = [];
+  for (const group of groups.values()) {
+    group.sort((a, b) => a.time.getTime() - b.time.getTime() || a.hints.dedupeKey.localeCompare(b.hints.dedupeKey));
+    let part: Pending[] = [];
+    let pointers = 0;
+    for (const item of group) {
+      if (item.hints.payload === 's3' && pointers === MAX_POINTERS_PER_OBJECT) {
+        parts.push(part);
+        part = [];
+        pointers = 0;
+      }
+      part.push(item);
+      if (item.hints.payload === 's3') pointers += 1;
+    }
+    parts.push(part);
+  }
+  return parts;
+}
+
+/**
  * Archives a batch (see the module comment): groups its records by source and UTC hour of
- * `receivedAt`, writes one `HGA1` object per group, all in parallel. Throws when a payload
- * object cannot be read or a PUT fails: the caller must then fail the whole batch.
+ * `receivedAt` and writes one `HGA1` object per group (more only for a group with many pointer
+ * messages). Objects of inline messages only are written in parallel; those holding pointer
+ * messages one after another. Throws when a payload object cannot be read or a PUT fails: the
+ * caller must then fail the whole batch.
  */
 export async function archiveBatch(records: readonly SQSRecord[], deps: ArchiveWriterDeps): Promise<ArchiveBatchResult> {
   const now = deps.now ?? (() => new Date());
-  const items = await Promise.all(records.map((record) => itemOf(record, deps)));
-  const groups = new Map<string, { source: string; first: Date; items: ArchiveItem[] }>();
-  for (const item of items) {
-    if (item === undefined) continue;
-    const time = timeOf(item.receivedAt, now);
-    const group = hourPrefix(item.source, time);
-    const existing = groups.get(group);
-    if (existing === undefined) groups.set(group, { source: item.source, first: time, items: [item] });
-    else {
-      existing.items.push(item);
-      if (time < existing.first) existing.first = time;
-    }
+  const pending: Pending[] = [];
+  for (const record of records) {
+    const hints = hintsOf(record, deps);
+    if (hints !== undefined) pending.push({ record, hints, time: timeOf(hints.receivedAt, now) });
   }
-  if (groups.size === 0) return { objects: [], archived: 0, skipped: records.length };
+  if (pending.length === 0) return { objects: [], archived: 0, skipped: records.length };
   const [s3, { PutObjectCommand }] = await Promise.all([s3ClientOf(deps.s3), import('../ingest/s3')]);
-  const objects = await Promise.all(
-    [...groups.values()].map(async ({ source, first, items: group }) => {
-      // In time order, so a reader's listing is too.
-      const sorted = [...group].sort((a, b) => timeOf(a.receivedAt, now).getTime() - timeOf(b.receivedAt, now).getTime());
-      const key = archiveKey(source, first, sorted.map(({ dedupeKey }) => dedupeKey));
-      const body = encodeArchive(source, sorted);
-      await s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/octet-stream' }));
-      return { key, events: sorted.length, bytes: body.length };
-    }),
-  );
-  const archived = objects.reduce((sum, { events }) => sum + events, 0);
-  return { objects, archived, skipped: records.length - archived };
+  const write = async (part: readonly Pending[]): Promise<ArchivedObject | undefined> => {
+    const items = (await Promise.all(part.map((item) => itemOf(item, deps)))).filter((item): item is ArchiveItem => item !== undefined);
+    const first = part.find((item) => items.some(({ dedupeKey }) => dedupeKey === item.hints.dedupeKey));
+    if (first === undefined) return undefined;
+    const key = archiveKey(first.hints.source, first.time, items.map(({ dedupeKey }) => dedupeKey));
+    const body = encodeArchive(first.hints.source, items);
+    await s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/octet-stream' }));
+    return { key, events: items.length, bytes: body.length };
+  };
+  const parts = partsOf(pending);
+  const inline = parts.filter((part) => part.every(({ hints }) => hints.payload === 'inline'));
+  const objects = await Promise.all(inline.map(write));
+  for (const part of parts.filter((p) => !inline.includes(p))) objects.push(await write(part));
+  const written = objects.filter((object): object is ArchivedObject => object !== undefined);
+  const archived = written.reduce((sum, { events }) => sum + events, 0);
+  return { objects: written, archived, skipped: records.length - archived };
 }

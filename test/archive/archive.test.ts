@@ -4,7 +4,7 @@ import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } fr
 import type { SQSRecord } from 'aws-lambda';
 import { ARCHIVE_MAGIC, archiveKey, decodeIndex, encodeArchive, hoursBetween } from '../../lambda/archive/format';
 import { findArchived, INDEX_READ_BYTES, listArchived, readArchived } from '../../lambda/archive/reader';
-import { archiveBatch } from '../../lambda/archive/writer';
+import { archiveBatch, MAX_POINTERS_PER_OBJECT } from '../../lambda/archive/writer';
 import { enqueue } from '../../lambda/ingest/enqueue';
 import { createEnvelope } from '../../lambda/ingest/envelope';
 import { type MessageMetadata, openMessage, payloadKey } from '../../lambda/ingest/message';
@@ -197,6 +197,26 @@ describe('writer and reader round trip', () => {
     expect(result).toMatchObject({ archived: 1, skipped: 4 });
     expect(await archiveBatch([foreign], { s3, bucket, payloadBucket: PAYLOADS })).toEqual({ objects: [], archived: 0, skipped: 1 });
     await expect(archiveBatch([good], { s3, bucket: 'no-such-archive', payloadBucket: PAYLOADS })).rejects.toThrow();
+  });
+
+  it('splits a group after MAX_POINTERS_PER_OBJECT large bodies, written one object after another', async () => {
+    const bucket = await archiveBucket();
+    const pointers = await Promise.all(
+      Array.from({ length: MAX_POINTERS_PER_OBJECT + 2 }, async () => {
+        const m = meta('2026-12-01T10:00:00.000Z');
+        const key = payloadKey(SOURCE, m.dedupeKey);
+        await s3.send(new PutObjectCommand({ Bucket: PAYLOADS, Key: key, Body: randomBytes(2000) }));
+        return recordOf(m, JSON.stringify({ bucket: PAYLOADS, key }), 's3');
+      }),
+    );
+    const batch = [...pointers, fake('2026-12-01T10:00:00.000Z')];
+    const result = await archiveBatch(batch, { s3, bucket, payloadBucket: PAYLOADS });
+    expect(result.objects.map(({ events }) => events).sort()).toEqual([3, MAX_POINTERS_PER_OBJECT].sort());
+    // The same records give the same objects again (a retried batch overwrites).
+    await archiveBatch([...batch].reverse(), { s3, bucket, payloadBucket: PAYLOADS });
+    expect(await keysOf(bucket)).toHaveLength(2);
+    const listed = await listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') });
+    expect(listed).toHaveLength(batch.length);
   });
 
   it('reads an index longer than the first ranged GET with a second one', async () => {
