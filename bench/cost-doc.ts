@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applied, ASSUMPTIONS, type CostModel, costModel, DAYS_PER_MONTH, describeSampling, headline, levers, logDollarsPerGb, PRICES, usd, xrayPerMillion } from './cost';
-import { outputPlan, parseBenchArgs, writeFileAtomic } from './output';
 import { type DestinationCostModel, destinationCostModel } from './destination-cost';
 import { destinationFacts } from './destination-facts';
 import { renderDestinationCost } from './destinations-doc';
+import { COMMITTED, outputPlan, parseBenchArgs, withHandWritten, writeFileAtomic } from './output';
 import type { BenchResults } from './results';
 import { type StackFacts, stackFacts } from './stack-facts';
 
@@ -168,7 +168,7 @@ if (require.main === module) {
     const facts = stackFacts();
     const model = costModel(results, facts);
     const destinations = results.destinations === undefined ? undefined : destinationCostModel(results.destinations, destinationFacts(facts.interfaceEndpoints), facts);
-    writeFileAtomic(plan.cost, renderCost(model, results, destinations));
+    writeFileAtomic(plan.cost, withHandWritten(renderCost(model, results, destinations), join(__dirname, '..', COMMITTED.cost)));
     console.log(`wrote ${plan.cost}`);
   } catch (err) {
     console.error(err);

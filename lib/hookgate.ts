@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { type EnvironmentConfig, type EnvironmentConfigInput, namedSources } from '../lambda/config/schema';
 import { METRICS } from '../lambda/runtime/telemetry';
 import { loadConfig } from './config-file';
+import { ArchiveBucket } from './constructs/archive-bucket';
 import { AuditLog } from './constructs/audit-log';
 import { DedupeTable } from './constructs/dedupe-table';
 import { EdgeAlarms } from './constructs/edge-alarms';
@@ -71,8 +72,9 @@ export interface HookgateProps {
  * hookgate as a construct: one environment's webhook ingestion, in any stack of a team's CDK app.
  *
  * provider → WAF → API Gateway → verifier (per source) → SQS (+DLQ) → processor (per source),
- * with the dedupe table, the payload bucket and one customer-managed key shared by all sources,
- * alarms to the on-call topic, a dashboard, and the `WebhooksUrl` and `AlarmTopicArn` outputs.
+ * with the dedupe table, the payload bucket, the archive of every accepted event (written by the
+ * processors before any work) and one customer-managed key shared by all sources, alarms to the
+ * on-call topic, a dashboard, and the `WebhooksUrl`, `AlarmTopicArn` and `ArchiveBucketName` outputs.
  *
  * @example
  * ```ts
@@ -99,6 +101,8 @@ export class Hookgate extends Construct {
   /** Circuit-breaker state and delivery attempts, when a source has destinations. */
   public readonly deliveries?: DeliveryTable;
   public readonly payloads: PayloadBucket;
+  /** The archive of every accepted event, written by the processors (output `ArchiveBucketName`). */
+  public readonly archive: ArchiveBucket;
   /** One cell per source, in config order. */
   public readonly cells: readonly SourceCell[];
   /** The cells by source name: each processor's role and function, for grants and environment. */
@@ -145,6 +149,15 @@ export class Hookgate extends Construct {
       removalPolicy,
     });
 
+    this.archive = new ArchiveBucket(this, 'Archive', {
+      encryptionKey: key,
+      days: config.archive.days,
+      objectLock: config.archive.objectLock,
+      accessLogsBucket: this.payloads.accessLogsBucket,
+      removalPolicy,
+    });
+    const archive = { bucket: this.archive.bucket, batchSize: config.archive.batchSize, batchWindowSeconds: config.archive.batchWindowSeconds };
+
     // The front door: WAF in front of the REST API stage.
     this.ingress = new IngressApi(this, 'Ingress', {
       ...withKey,
@@ -188,6 +201,7 @@ export class Hookgate extends Construct {
         queueAgeSeconds: config.alarms.queueAgeSeconds,
         verifierEntry: props.verifierEntry,
         processorEntry: handlers === undefined ? undefined : handlersEntry(this, handlers),
+        archive,
       });
       this.ingress.addRoute({ sourceName: source.name, verifier: cell.verifier.function, handshake: source.provider === 'meta', allowedIps: source.allowedIps });
       return cell;
@@ -219,6 +233,7 @@ export class Hookgate extends Construct {
       deliveryTable: this.deliveries?.table,
       auditLog: this.audit.logGroup,
       payloadBucket: this.payloads.bucket,
+      archiveBucket: this.archive.bucket,
     });
     this.commandOutputs(environmentName);
 
@@ -227,6 +242,7 @@ export class Hookgate extends Construct {
       value: this.ingress.api.urlForPath(`/${WEBHOOKS_PATH}`),
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.onCall.topic.topicArn });
+    new CfnOutput(this, 'ArchiveBucketName', { description: 'The archive of every accepted event (read by the hookgate command)', value: this.archive.bucket.bucketName });
   }
 
   /**
@@ -238,6 +254,7 @@ export class Hookgate extends Construct {
       environment,
       auditLogGroup: this.audit.logGroup.logGroupName,
       payloadBucket: this.payloads.bucket.bucketName,
+      archiveBucket: this.archive.bucket.bucketName,
       ...(this.deliveries === undefined ? {} : { deliveryTable: this.deliveries.table.tableName }),
     };
     const json = (value: unknown): string => Stack.of(this).toJsonString(value);

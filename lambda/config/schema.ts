@@ -399,6 +399,32 @@ export const configSchema = z.strictObject(
         {},
       ),
     ),
+    archive: doc(
+      'The archive of every accepted event (sealed envelopes in S3, read by the hookgate command).',
+      z.prefault(
+        z
+          .strictObject(
+            {
+              days: doc('Days an archived event is kept (the bucket lifecycle, and the Object Lock retention).', z._default(wholeNumber(1, 3650), 30)),
+              objectLock: doc(
+                'S3 Object Lock mode of the archive bucket, retention = days: `governance` (privileged users can lift it) or `compliance` (no one can, not even root). Only at bucket creation. Default: no Object Lock.',
+                z.optional(z.enum(['governance', 'compliance'], { error: 'must be governance or compliance' })),
+              ),
+              batchSize: doc('SQS batch size of the fan-out processor of a source with destinations: events per archive PUT at most.', z._default(wholeNumber(1, 10_000, " (Lambda's SQS limit)"), 100)),
+              batchWindowSeconds: doc('Seconds the fan-out processor waits to fill a batch (MaximumBatchingWindowInSeconds); at least 1 when batchSize is over 10.', z._default(wholeNumber(0, 300), 1)),
+            },
+            { error: invalidObject('must be an object') },
+          )
+          .check(
+            z.superRefine((archive, ctx) => {
+              if (archive.batchSize > 10 && archive.batchWindowSeconds < 1) {
+                ctx.addIssue({ code: 'custom', path: ['batchWindowSeconds'], message: 'must be at least 1 when batchSize is over 10 (Lambda requires a batching window for larger batches)', input: archive.batchWindowSeconds });
+              }
+            }),
+          ),
+        {},
+      ),
+    ),
     retain: doc('Keep stateful resources when the stack is deleted.', z._default(z.boolean({ error: 'must be true or false' }), true)),
   },
   { error: invalidObject('the file must hold a JSON object') },

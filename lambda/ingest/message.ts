@@ -180,7 +180,12 @@ export function readMetadata(record: SQSRecord): MessageHints {
   };
 }
 
-async function fetchCiphertext(record: SQSRecord, meta: MessageHints, deps: OpenMessageDeps): Promise<Buffer> {
+/**
+ * The ciphertext a pointer message (`payload` = `s3`) names, read from the payload bucket. Only
+ * the one object the record's hints allow (`payloadKey(source, dedupeKey)` in `deps.bucket`):
+ * throws MessageFormatError for any other pointer, PayloadStoreError when S3 fails.
+ */
+export async function fetchCiphertext(record: SQSRecord, meta: MessageHints, deps: Pick<OpenMessageDeps, 's3' | 'bucket'>): Promise<Buffer> {
   let pointer: unknown;
   try {
     pointer = JSON.parse(record.body);

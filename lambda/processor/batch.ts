@@ -42,7 +42,16 @@ export interface ProcessorDeps {
    * is retried as usual. @default none: such records use up `maxReceiveCount` like any failure
    */
   readonly deadLetter?: (record: SQSRecord, reason: string) => Promise<void>;
+  /**
+   * Archives the whole batch before any record is opened or handled (lambda/archive/writer.ts
+   * `archiveBatch`); when it throws, no record is handled and the whole batch fails (it is
+   * retried). @default no archive (a destination's function: the source's processor archived)
+   */
+  readonly archive?: ArchiveBatch;
 }
+
+/** Writes a whole batch to the archive; throws when it could not. */
+export type ArchiveBatch = (records: readonly SQSRecord[]) => Promise<void>;
 
 /**
  * Thrown when every record of a batch failed, so Lambda counts an error and backs off. It
@@ -52,6 +61,35 @@ export class BatchFailedError extends Error {
   constructor(readonly failed: number) {
     super(`all ${failed} records of the batch failed; they will be retried, then moved to the DLQ`);
     this.name = 'BatchFailedError';
+  }
+}
+
+/** Thrown when a batch could not be archived: nothing of it was handled or forwarded, all of it is retried. */
+export class ArchiveFailedError extends Error {
+  constructor(readonly records: number) {
+    super(`the batch of ${records} records could not be archived; none was processed, all will be retried`);
+    this.name = 'ArchiveFailedError';
+  }
+}
+
+/**
+ * Runs `archive` on the batch first (both the handlers' processor and the fan-out call it before
+ * any other work). On failure: logs the error's name, counts every record as a processing
+ * failure and throws {@link ArchiveFailedError}, so Lambda retries the whole batch.
+ */
+export async function archiveFirst(
+  archive: ArchiveBatch | undefined,
+  records: readonly SQSRecord[],
+  logger: ProcessorLogger,
+  metrics: { count(name: typeof METRICS.processingFailures, value: number): void } | undefined,
+): Promise<void> {
+  if (archive === undefined || records.length === 0) return;
+  try {
+    await archive(records);
+  } catch (err) {
+    logger.error('batch not archived; nothing of it was processed, the whole batch will be retried', { records: records.length, ...describe(err) });
+    metrics?.count(METRICS.processingFailures, records.length);
+    throw new ArchiveFailedError(records.length);
   }
 }
 
@@ -146,6 +184,7 @@ export function createProcessorHandler(deps: ProcessorDeps): (event: SQSEvent, c
     const counts = { deadLettered: 0 };
     const total = event.Records.length;
     try {
+      await archiveFirst(deps.archive, event.Records, logger, deps.metrics);
       const response = await processPartialResponse(event, recordProcessor(counts), processor, { context });
       const failed = response.batchItemFailures.length;
       deps.metrics?.count(METRICS.processed, total - failed - counts.deadLettered);
@@ -153,6 +192,7 @@ export function createProcessorHandler(deps: ProcessorDeps): (event: SQSEvent, c
       if (counts.deadLettered > 0) deps.metrics?.count(METRICS.deadLettered, counts.deadLettered);
       return { batchItemFailures: response.batchItemFailures.map(({ itemIdentifier }) => ({ itemIdentifier })) };
     } catch (err) {
+      if (err instanceof ArchiveFailedError) throw err;
       if (total > 0 && processor.failureMessages.length === total) {
         deps.metrics?.count(METRICS.processingFailures, total);
         throw new BatchFailedError(total);

@@ -5,12 +5,12 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sourceNameOf } from '../config/source-name';
 import { createEnvelope } from '../ingest/envelope';
-import { deletePayload, lazyS3Client, openMessage } from '../ingest/message';
+import { deletePayload, lazyS3Client, openMessage, type S3ClientSource } from '../ingest/message';
 import { ENV, requiredEnv } from '../runtime/env';
 import { createLogger, createMetrics, tagInvocation } from '../runtime/observability';
 import { METRICS } from '../runtime/telemetry';
 import type { Handlers } from './api';
-import { createProcessorHandler, type OpenedMessage } from './batch';
+import { type ArchiveBatch, createProcessorHandler, type OpenedMessage } from './batch';
 import type { DestinationQueue } from './fan-out';
 
 /**
@@ -48,6 +48,18 @@ interface Runtime {
   readonly deadLetter: (record: SQSRecord, reason: string) => Promise<void>;
   /** The SQS client, loaded on first use. */
   readonly sqs: () => Promise<SQSClient>;
+  /** Archives a whole batch, when the stack set `HOOKGATE_ARCHIVE_BUCKET` (a source's processor). */
+  readonly archive?: ArchiveBatch;
+}
+
+/** The archive writer of a source's processor, when `HOOKGATE_ARCHIVE_BUCKET` is set; its module loads on the first batch. */
+function archiveOf(source: string, payloadBucket: string, s3: S3ClientSource): ArchiveBatch | undefined {
+  const bucket = process.env[ENV.archiveBucket];
+  if (bucket === undefined || bucket.length === 0) return undefined;
+  return async (records) => {
+    const { archiveBatch } = await import('../archive/writer');
+    await archiveBatch(records, { s3, bucket, payloadBucket, source });
+  };
 }
 
 function runtime(): Runtime {
@@ -73,6 +85,7 @@ function runtime(): Runtime {
       await moveToDeadLetterQueue(record, reason, { sqs: client, queueUrl: deadLetterQueueUrl });
     },
     sqs: sqsClient,
+    archive: archiveOf(source, bucket, s3),
   };
 }
 
@@ -96,11 +109,15 @@ function destinationName(): string | undefined {
  * function never does: the source's other destinations read the same object, and the bucket's
  * lifecycle rule removes it. A destination's metrics carry the `destination` dimension too.
  *
+ * A source's processor with `HOOKGATE_ARCHIVE_BUCKET` archives each whole batch first
+ * (lambda/archive/writer.ts); a destination's function never does.
+ *
  * Reads `HOOKGATE_SOURCE`, `HOOKGATE_PAYLOAD_BUCKET`, `HOOKGATE_KEY_ARN`, `HOOKGATE_DLQ_URL` and
- * optionally `HOOKGATE_DESTINATION`; throws, naming the variable, when one is missing.
+ * optionally `HOOKGATE_DESTINATION` and `HOOKGATE_ARCHIVE_BUCKET`; throws, naming the variable,
+ * when a required one is missing.
  */
 export function createProcessorEntry(options: ProcessorEntryOptions): ProcessorEntry {
-  const { logger, metrics, open, release, deadLetter } = runtime();
+  const { logger, metrics, open, release, deadLetter, archive } = runtime();
   const destination = destinationName();
   if (destination !== undefined) {
     metrics.setDefaultDimensions({ [METRICS.destinationDimension]: destination });
@@ -108,7 +125,8 @@ export function createProcessorEntry(options: ProcessorEntryOptions): ProcessorE
   }
   const processBatch = createProcessorHandler({
     open,
-    ...(destination === undefined ? { release } : {}),
+    // A destination's function reads the destination's queue: the source's processor archived.
+    ...(destination === undefined ? { release, archive } : {}),
     deadLetter,
     handlers: options.handlers,
     logger,
@@ -152,17 +170,20 @@ export function destinationQueuesOf(json: string): DestinationQueue[] {
  * (`HOOKGATE_DESTINATION_QUEUES` set): the fan-out of fan-out.ts instead of handlers. Its module
  * and the SQS client start loading now and are awaited by the first batch.
  *
+ * With `HOOKGATE_ARCHIVE_BUCKET`, each whole batch is archived before anything is forwarded.
+ *
  * Reads what {@link createProcessorEntry} reads, plus `HOOKGATE_DESTINATION_QUEUES`.
  */
 export function createFanOutEntry(): ProcessorEntry {
   const destinations = destinationQueuesOf(requiredEnv(ENV.destinationQueues));
-  const { logger, metrics, open, deadLetter, sqs } = runtime();
+  const { logger, metrics, open, deadLetter, sqs, archive } = runtime();
   const ready = Promise.all([import('./fan-out'), sqs()]).then(([{ createFanOutHandler }, client]) =>
     createFanOutHandler({
       destinations,
       open,
       sqs: client,
       deadLetter,
+      archive,
       logger,
       metrics: {
         count: (name, value, destination) => {

@@ -7,7 +7,7 @@ import { messageSize, SQS_MAX_MESSAGE_BYTES } from '../ingest/message';
 import { errorName } from '../runtime/error-names';
 import { METRICS } from '../runtime/telemetry';
 import type { LogFields, ProcessorLogger } from './api';
-import { BatchFailedError, type OpenedMessage, type ProcessorMetricName } from './batch';
+import { type ArchiveBatch, archiveFirst, BatchFailedError, type OpenedMessage, type ProcessorMetricName } from './batch';
 
 /**
  * The processor of a source with destinations: instead of running handlers, it forwards each
@@ -26,6 +26,8 @@ import { BatchFailedError, type OpenedMessage, type ProcessorMetricName } from '
  *   destinations see a stable dedupe key (and `webhook-id`).
  * - An event that matches no destination is dropped on purpose: counted (`Unmatched`) and
  *   logged with its metadata.
+ * - With `archive`, the whole batch is archived first (lambda/archive/writer.ts); if that fails,
+ *   nothing is forwarded and the whole batch is retried: no destination sees an unarchived event.
  */
 
 /** One destination as the fan-out sees it (`HOOKGATE_DESTINATION_QUEUES`, one entry per destination). */
@@ -66,6 +68,11 @@ export interface FanOutDeps {
   readonly deadLetter?: (record: SQSRecord, reason: string) => Promise<void>;
   /** Most bytes (as SQS counts them) in one SendMessageBatch. @default 1048576 (the SQS limit) */
   readonly maxBatchBytes?: number;
+  /**
+   * Archives the whole batch before any record is opened or forwarded (see `ProcessorDeps.archive`):
+   * when it throws, nothing is forwarded and the whole batch fails. @default no archive
+   */
+  readonly archive?: ArchiveBatch;
 }
 
 /** SQS limit on entries per SendMessageBatch. */
@@ -191,6 +198,7 @@ export function createFanOutHandler(deps: FanOutDeps): (event: SQSEvent) => Prom
     const records = event.Records;
     const failed = new Set<SQSRecord>();
     try {
+      await archiveFirst(deps.archive, records, logger, deps.metrics);
       const routes = await Promise.all(records.map(route));
       routes.forEach((routed, index) => {
         if (routed === 'failed') failed.add(records[index] as SQSRecord);

@@ -25,6 +25,8 @@ export const ENV = {
   deliveryTable: 'HOOKGATE_DELIVERY_TABLE',
   /** Days a delivery attempt record lives (delivery function). */
   deliveryHistoryDays: 'HOOKGATE_DELIVERY_HISTORY_DAYS',
+  /** S3 bucket of the archive of every accepted event (a source's processor writes `archive/<source>/`). */
+  archiveBucket: 'HOOKGATE_ARCHIVE_BUCKET',
   /** Name of the Secrets Manager secret with the destination's signing secrets (http delivery function). */
   signingSecretName: 'HOOKGATE_SIGNING_SECRET_NAME',
 } as const;

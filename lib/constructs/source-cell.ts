@@ -9,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { configSchema, durationSeconds, type NamedSource } from '../../lambda/config/schema';
 import { ENV } from '../../lambda/runtime/env';
+import { ARCHIVE_PREFIX } from '../../lambda/archive/format';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
 import { DestinationCell, destinationsOf } from './destination-cell';
@@ -62,6 +63,18 @@ export interface SourceCellProps {
   readonly verifierEntry?: string;
   /** Processor entry point. @default lambda/processor/index.ts */
   readonly processorEntry?: string;
+  /** The archive the processor writes every batch to, before any work. @default no archive */
+  readonly archive?: SourceArchive;
+}
+
+/** The archive as a source cell uses it. */
+export interface SourceArchive {
+  /** The archive bucket (ArchiveBucket): the processor may put objects under `archive/<source>/` only. */
+  readonly bucket: s3.IBucket;
+  /** The fan-out's SQS batch size, for a source with destinations (the config's archive.batchSize). */
+  readonly batchSize: number;
+  /** The fan-out's batching window, seconds (the config's archive.batchWindowSeconds). */
+  readonly batchWindowSeconds: number;
 }
 
 /**
@@ -91,10 +104,14 @@ export class SourceCell extends Construct {
     const processorTimeout = Duration.seconds(source.processorTimeoutSeconds);
     const keyArn = props.encryptionKey.keyArn;
     const prefixArn = `${props.payloadBucket.bucketArn}/${source.name}/*`;
+    // A source with destinations fans out larger batches when archiving: fewer archive PUTs.
+    const fanOutBatch = props.archive !== undefined && destinationsOf([source]).length > 0 ? props.archive : undefined;
+    const batchingWindow = fanOutBatch?.batchWindowSeconds ?? 0;
 
     this.queues = new EncryptedQueue(this, 'Queues', {
       encryptionKey: props.encryptionKey,
-      visibilityTimeout: Duration.seconds(processorTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      // Lambda's advice: six times the function timeout, plus the batching window.
+      visibilityTimeout: Duration.seconds(processorTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + batchingWindow),
       maxReceiveCount: source.maxReceiveCount,
       removalPolicy,
     });
@@ -183,6 +200,7 @@ export class SourceCell extends Construct {
         [ENV.payloadBucket]: props.payloadBucket.bucketName,
         [ENV.keyArn]: keyArn,
         [ENV.deadLetterQueueUrl]: this.queues.deadLetterQueue.queueUrl,
+        ...(props.archive === undefined ? {} : { [ENV.archiveBucket]: props.archive.bucket.bucketName }),
         ...this.fanOutEnvironment(),
       },
     });
@@ -194,7 +212,8 @@ export class SourceCell extends Construct {
       `SqsEventSource:${Names.nodeUniqueId(queue.node)}`,
       {
         eventSourceArn: queue.queueArn,
-        batchSize: source.batchSize,
+        batchSize: fanOutBatch?.batchSize ?? source.batchSize,
+        ...(batchingWindow > 0 ? { maxBatchingWindow: Duration.seconds(batchingWindow) } : {}),
         maxConcurrency: source.maxConcurrency,
         reportBatchItemFailures: true,
       },
@@ -233,6 +252,8 @@ export class SourceCell extends Construct {
       );
     }
 
+    if (props.archive !== undefined) this.grantArchive(props.archive.bucket, key);
+
     // Object keys are per event, so the grant can only be scoped to the source's prefix.
     const bucketId = Stack.of(this).getLogicalId(props.payloadBucket.node.defaultChild as s3.CfnBucket);
     const prefixFinding = `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${source.name}/*]`;
@@ -262,6 +283,25 @@ export class SourceCell extends Construct {
       queueAgeSeconds: props.queueAgeSeconds,
       expectEventEverySeconds: source.expectEventEvery === undefined ? undefined : durationSeconds(source.expectEventEvery),
     });
+  }
+
+  /** The processor may add objects under `archive/<source>/` of the archive bucket, encrypted by S3 with the stack key; nothing else. */
+  private grantArchive(bucket: s3.IBucket, key: kms.IKey): void {
+    const name = this.sourceName;
+    this.processor.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ArchiveOwnSource',
+        actions: ['s3:PutObject'],
+        resources: [`${bucket.bucketArn}/${ARCHIVE_PREFIX}${name}/*`],
+      }),
+    );
+    this.processor.addToRolePolicy(serviceKeyUse(key, 'ArchiveEncryption', 's3', ['kms:GenerateDataKey']));
+    const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+    acknowledge(
+      this.processor.role,
+      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ARCHIVE_PREFIX}${name}/*]`,
+      `Archive object keys are generated per batch; the grant is limited to adding objects under this source's prefix ${ARCHIVE_PREFIX}${name}/ in the archive bucket.`,
+    );
   }
 
   private destinationCells(props: SourceCellProps, sourceJson: string, removalPolicy: RemovalPolicy): DestinationCell[] {

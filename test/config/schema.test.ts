@@ -147,6 +147,7 @@ describe('defaults', () => {
       dedupeTtlDays: 7,
       deliveryHistoryDays: 30,
       audit: { retentionDays: 2192 },
+      archive: { days: 30, batchSize: 100, batchWindowSeconds: 1 },
       logRetentionDays: 30,
       vpc: false,
       retain: true,

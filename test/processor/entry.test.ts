@@ -5,11 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { listArchived } from '../../lambda/archive/reader';
 import { enqueue } from '../../lambda/ingest/enqueue';
 import { createEnvelope } from '../../lambda/ingest/envelope';
 import { payloadKey } from '../../lambda/ingest/message';
 import { defineHandlers } from '../../lambda/processor/api';
-import { createProcessorEntry, destinationQueuesOf } from '../../lambda/processor/entry';
+import { ArchiveFailedError } from '../../lambda/processor/batch';
+import { createFanOutEntry, createProcessorEntry, destinationQueuesOf } from '../../lambda/processor/entry';
 import { ENV } from '../../lambda/runtime/env';
 import { type Emulator, localClients, startFauxqs } from '../../local/emulators';
 import { createLocalKms, localKeyring } from '../../local/kms';
@@ -235,5 +237,67 @@ describe('processor entry point with destinations', () => {
       { name: 'billing', queueUrl: 'https://q/1', events: ['a.*'] },
       { name: 'all', queueUrl: 'https://q/2' },
     ]);
+  });
+});
+
+describe('the archive, from HOOKGATE_ARCHIVE_BUCKET', () => {
+  let archives = 0;
+  async function archiveBucket(): Promise<string> {
+    archives += 1;
+    const bucket = `hookgate-archive-entry-${archives}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    return bucket;
+  }
+  const archivedKeys = async (bucket: string): Promise<string[]> =>
+    (await listArchived({ s3, bucket, source: 'stripe', since: new Date('2026-12-01T10:00:00Z'), until: new Date('2026-12-01T11:00:00Z') })).map((e) => e.dedupeKey);
+  const handlersSeeing = (seen: string[]): Parameters<typeof createProcessorEntry>[0] => ({ handlers: defineHandlers({ stripe: { '*': (event) => void seen.push(event.dedupeKey) } }) });
+
+  it("a source's processor archives the batch (a pointer's ciphertext included) before its handlers run", async () => {
+    const bucket = await archiveBucket();
+    await environment({ [ENV.archiveBucket]: bucket });
+    const seen: string[] = [];
+    const handler = createProcessorEntry(handlersSeeing(seen));
+    const { record, dedupeKey } = await pointerRecord('a.b');
+
+    const { result } = await captureOutput(() => handler({ Records: [record] }, lambdaContext()));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(seen).toEqual([dedupeKey]);
+    expect(await archivedKeys(bucket)).toEqual([dedupeKey]);
+  });
+
+  it('a batch that cannot be archived runs no handler and fails whole', async () => {
+    await environment({ [ENV.archiveBucket]: 'no-such-archive' });
+    const seen: string[] = [];
+    const handler = createProcessorEntry(handlersSeeing(seen));
+    const { record } = await pointerRecord('a.b');
+
+    await expect(captureOutput(() => handler({ Records: [record] }, lambdaContext()))).rejects.toThrow(ArchiveFailedError);
+    expect(seen).toEqual([]);
+  });
+
+  it("a destination's function never archives (the source's processor did)", async () => {
+    const bucket = await archiveBucket();
+    await environment({ [ENV.archiveBucket]: bucket, [ENV.destination]: JSON.stringify({ name: 'ehr', source: 'stripe', type: 'lambda', entry: 'processors/ehr.ts' }) });
+    const seen: string[] = [];
+    const handler = createProcessorEntry(handlersSeeing(seen));
+    const { record, dedupeKey } = await pointerRecord('a.b');
+
+    await captureOutput(() => handler({ Records: [record] }, lambdaContext()));
+
+    expect(seen).toEqual([dedupeKey]);
+    expect(await archivedKeys(bucket)).toEqual([]);
+  });
+
+  it('the fan-out archives the batch before forwarding it', async () => {
+    const bucket = await archiveBucket();
+    const billing = await queue('billing');
+    await environment({ [ENV.archiveBucket]: bucket, [ENV.destinationQueues]: JSON.stringify([{ name: 'billing', queueUrl: billing }]) });
+    const { record, dedupeKey } = await pointerRecord('payment_intent.succeeded');
+
+    const { result } = await captureOutput(() => createFanOutEntry()({ Records: [record] }, lambdaContext()));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await archivedKeys(bucket)).toEqual([dedupeKey]);
   });
 });

@@ -392,7 +392,8 @@ describe('the source\'s processor fans out', () => {
     expect(asArray(fanOut?.Resource).map((r) => JSON.stringify(r)).sort()).toEqual(Object.values(cells).map((c) => arnOf(stack, c.queues.queue)).sort());
     expect(sends.filter((s) => s !== fanOut).map((s) => JSON.stringify(s.Resource))).toEqual([arnOf(stack, stripeCell()?.queues.deadLetterQueue ?? stack)]);
     const generate = statements.filter((s) => actionsOf(s).includes('kms:GenerateDataKey'));
-    expect(generate.map(viaService)).toEqual([expect.stringContaining('sqs.')]);
+    // Through SQS for the copies, through S3 for the archive.
+    expect(generate.map(viaService)).toEqual([expect.stringContaining('sqs.'), expect.stringContaining('s3.')]);
     expect(statements.flatMap(actionsOf)).not.toContain('s3:DeleteObject');
   });
 

@@ -93,8 +93,9 @@ describe.each(ENVS)('%s: per-source isolation', (env) => {
           })
           .sort();
       expect(services(verifier)).toEqual(['dynamodb', 's3', 'sqs']);
-      // The processor's second SQS statement generates data keys for its copies to the DLQ.
-      expect(services(processor)).toEqual(['s3', 'sqs', 'sqs']);
+      // The processor's second SQS statement generates data keys for its copies to the DLQ; its
+      // second S3 statement for the archive objects it writes.
+      expect(services(processor)).toEqual(['s3', 's3', 'sqs', 'sqs']);
     }
   });
 

@@ -226,7 +226,7 @@ describe.each(ENVS)('%s: least privilege', (env) => {
     }
   });
 
-  it('verifiers may generate data keys; processors decrypt, and generate data keys only through SQS (copies to their DLQ)', () => {
+  it('verifiers may generate data keys; processors decrypt, and generate data keys only through SQS (copies to their DLQ) and S3 (the archive)', () => {
     const statements = identityStatements(templates[env]);
     const kmsOf = (role: string): Statement[] =>
       statements.filter(({ roles, statement }) => roles.includes(role) && actionsOf(statement).some((a) => a.startsWith('kms:'))).map(({ statement }) => statement);
@@ -236,17 +236,20 @@ describe.each(ENVS)('%s: least privilege', (env) => {
       const generate = processor.filter((s) => actionsOf(s).includes('kms:GenerateDataKey'));
       expect(actions(kmsOf(logicalId(stacks[env], cell.verifier.role)))).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
       expect(actions(processor)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
-      expect(generate).toHaveLength(1);
-      expect(actionsOf(generate[0] as Statement)).toEqual(['kms:GenerateDataKey']);
-      expect(JSON.stringify(generate[0]?.Condition)).toMatch(/"kms:ViaService":\{"Fn::Join":\["",\["sqs\.",\{"Ref":"AWS::Region"\},"\.amazonaws\.com"\]\]\}|"kms:ViaService":"sqs\.[a-z0-9-]+\.amazonaws\.com"/);
+      expect(generate).toHaveLength(2);
+      for (const [index, service] of ['sqs', 's3'].entries()) {
+        expect(actionsOf(generate[index] as Statement)).toEqual(['kms:GenerateDataKey']);
+        expect(JSON.stringify(generate[index]?.Condition)).toMatch(new RegExp(`"kms:ViaService":\\{"Fn::Join":\\["",\\["${service}\\.",\\{"Ref":"AWS::Region"\\},"\\.amazonaws\\.com"\\]\\]\\}|"kms:ViaService":"${service}\\.[a-z0-9-]+\\.amazonaws\\.com"`));
+      }
     }
   });
 
   it('payload objects are reachable only under the source\'s own prefix', () => {
     const statements = identityStatements(templates[env]);
+    const payloads = logicalId(stacks[env], stacks[env].hookgate.payloads.bucket);
     for (const cell of stacks[env].cells) {
       for (const role of [cell.verifier.role, cell.processor.role]) {
-        const s3 = statements.filter(({ roles, statement }) => roles.includes(logicalId(stacks[env], role)) && actionsOf(statement).some((a) => a.startsWith('s3:')));
+        const s3 = statements.filter(({ roles, statement }) => roles.includes(logicalId(stacks[env], role)) && actionsOf(statement).some((a) => a.startsWith('s3:')) && JSON.stringify(statement.Resource).includes(payloads));
         expect(s3).toHaveLength(1);
         expect(JSON.stringify(s3[0].statement.Resource)).toContain(`"/${cell.sourceName}/*"`);
       }
