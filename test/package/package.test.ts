@@ -22,6 +22,7 @@ interface Template {
 interface Statement {
   readonly Sid?: string;
   readonly Action: string | string[];
+  readonly Resource?: unknown;
 }
 
 let work: string;
@@ -144,6 +145,24 @@ describe('examples/clinic, built on the packed package', () => {
       expect(functionOf(clinic, `hookgate ${source}: decrypt and process`)).toBeDefined();
     }
     expect(Object.keys(clinic.Outputs ?? {}).filter((id) => id.startsWith('Webhooks'))).toEqual(expect.arrayContaining([expect.stringMatching(/^WebhooksWebhooksUrl/), expect.stringMatching(/^WebhooksAlarmTopicArn/)]));
+  });
+
+  it('gives each of its three destinations (http, lambda entry, eventbridge) a queue, a DLQ and a function, from the package\'s code', () => {
+    // Two sources and three destinations, each with a queue and a DLQ.
+    expect(ofType(clinic, 'AWS::SQS::Queue')).toHaveLength(2 * 2 + 3 * 2);
+    const billing = bundleOf(clinicOut, functionOf(clinic, 'hookgate destination stripe/billing: deliver with retries'));
+    expect(billing).toMatch(/webhook-signature/);
+    expect(billing).not.toContain('aws-cdk-lib');
+    // The team's ehr module behind hookgate's processor, in its own function only.
+    expect(bundleOf(clinicOut, functionOf(clinic, "hookgate destination stripe/ehr: the team's handler"))).toContain('invoice paid: chart updated');
+    expect(billing).not.toContain('invoice paid: chart updated');
+    const bus = functionOf(clinic, 'hookgate destination stripe/bus: deliver with retries');
+    const busRole = (bus.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const putEvents = [...ofType(clinic, 'AWS::IAM::Policy'), ...ofType(clinic, 'AWS::IAM::ManagedPolicy')]
+      .filter(([, p]) => ((p.Roles as { Ref: string }[] | undefined) ?? []).some((r) => r.Ref === busRole))
+      .flatMap(([, p]) => (p.PolicyDocument as { Statement: Statement[] }).Statement)
+      .filter((st) => ([] as string[]).concat(st.Action).includes('events:PutEvents'));
+    expect(JSON.stringify(putEvents.map((st) => st.Resource))).toContain('event-bus/clinical-events');
   });
 
   it('bundles hookgate\'s functions from the package\'s compiled lambda/ code', () => {
