@@ -45,6 +45,8 @@ export interface LocalState {
     /** The delivery table (circuit state, delivery history); absent when no source has destinations. */
     readonly deliveryTable?: string;
     readonly bucket: string;
+    /** The archive bucket (lambda/archive); absent in a state file of a run from before the archive. */
+    readonly archiveBucket?: string;
     readonly sources: Readonly<Record<string, LocalStateSource>>;
   };
   /** Where the command appends its audit lines for this run (relative to the working directory). */

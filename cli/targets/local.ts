@@ -47,6 +47,7 @@ export function localTarget(state: LocalState & { readonly cwd?: string }): Targ
     resources: {
       environment: 'local',
       payloadBucket: resources.bucket,
+      ...(resources.archiveBucket === undefined ? {} : { archiveBucket: resources.archiveBucket }),
       ...(resources.deliveryTable === undefined ? {} : { deliveryTable: resources.deliveryTable }),
       sources: Object.entries(resources.sources).map(([name, s]) => ({
         source: name,

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type ArchivedEvent, listArchived, readArchived } from '../../lambda/archive/reader';
 import type { DestinationConfigInput, NamedDestination } from '../../lambda/config/destinations';
 import { namedSource } from '../../lambda/config/schema';
 import { readCircuit } from '../../lambda/delivery/circuit';
@@ -441,6 +443,27 @@ describe('destinations in local mode', () => {
     }
   }, 60_000);
 
+  it('archives every accepted event once, by its source\'s fan-out, the ciphertext opening to the exact body', async () => {
+    const s3 = new S3Client(localClients(app.stack.endpoints).s3);
+    const store = { s3, bucket: app.stack.resources.archiveBucket };
+    const envelope = createEnvelope(localKeyring(localKmsOf(readLocalState(statePath))));
+    try {
+      const range = { since: new Date(Date.now() - HOUR_MS), until: new Date(Date.now() + 60_000) };
+      for (const source of ['loop', 'duo']) {
+        await until(async () => (await listArchived({ ...store, source, ...range })).length === keysOf(source).length, `the ${source} archive`);
+        const listed = await listArchived({ ...store, source, ...range });
+        expect(listed.map((e) => e.dedupeKey).sort()).toEqual([...keysOf(source)].sort());
+        const first = (sent.get(source) ?? [])[0];
+        const event = listed.find((e) => e.dedupeKey === first?.key);
+        expect(event).toMatchObject({ source, eventType: first?.type });
+        const opened = await envelope.open(await readArchived(store, event as ArchivedEvent), { source, dedupeKey: first?.key ?? '' });
+        expect(opened.body.equals(first?.body as Buffer)).toBe(true);
+      }
+    } finally {
+      s3.destroy();
+    }
+  });
+
   it('writes the state file (0600) with what another process needs, including the key to open envelopes', async () => {
     expect(statSync(statePath).mode & 0o777).toBe(0o600);
     const state = readLocalState(statePath);
@@ -451,7 +474,7 @@ describe('destinations in local mode', () => {
       url: app.url,
       endpoints: app.stack.endpoints,
       region: 'us-east-1',
-      resources: { dedupeTable: app.stack.resources.tableName, deliveryTable: app.stack.resources.deliveryTableName, bucket: app.stack.resources.bucket },
+      resources: { dedupeTable: app.stack.resources.tableName, deliveryTable: app.stack.resources.deliveryTableName, bucket: app.stack.resources.bucket, archiveBucket: app.stack.resources.archiveBucket },
       auditFile: join(stateDir, `audit-${app.port}.jsonl`),
     });
     expect(state.resources.sources.duo?.destinations).toEqual({
