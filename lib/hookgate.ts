@@ -255,6 +255,7 @@ export class Hookgate extends Construct {
       auditLogGroup: this.audit.logGroup.logGroupName,
       payloadBucket: this.payloads.bucket.bucketName,
       archiveBucket: this.archive.bucket.bucketName,
+      keyArn: this.key.key.keyArn,
       ...(this.deliveries === undefined ? {} : { deliveryTable: this.deliveries.table.tableName }),
     };
     const json = (value: unknown): string => Stack.of(this).toJsonString(value);

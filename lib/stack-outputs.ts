@@ -28,6 +28,8 @@ export interface StackResources {
   readonly payloadBucket: string;
   /** The archive bucket, once the stack has one. */
   readonly archiveBucket?: string;
+  /** The stack key's ARN: the command opens archived envelopes with it (`events show --body`). */
+  readonly keyArn?: string;
 }
 
 /** One source's resources (a `HookgateSource<n>` output). */

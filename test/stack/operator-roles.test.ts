@@ -135,8 +135,9 @@ describe('command outputs', () => {
     expect(Object.keys(outputs).filter((k) => k.startsWith(SOURCE_OUTPUT_PREFIX))).toHaveLength(2);
   });
 
-  it('name the audit group, the delivery table, and each source and destination queue pair', () => {
+  it('name the audit group, the delivery table, the stack key, and each source and destination queue pair', () => {
     const resourcesJson = flat(outputs[RESOURCES_OUTPUT]?.Value);
+    expect(resourcesJson).toContain(logicalId(stack, stack.hookgate.key.key));
     expect(resourcesJson).toContain(logicalId(stack, stack.hookgate.audit.logGroup));
     expect(resourcesJson).toContain(logicalId(stack, stack.deliveries?.table as never));
     expect(resourcesJson).toContain('\\"environment\\":\\"staging\\"');
