@@ -518,6 +518,30 @@ describe('destinations in local mode', () => {
       ['resume', 'maintenance over'],
     ]);
   });
+
+  it('is what events list and events show read: statuses from the history, and the exact body after an audit record', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hookgate-events-e2e-'));
+    const chunks: Buffer[] = [];
+    const run = (args: readonly string[]): Promise<number> =>
+      runCli([...args, '--local'], {
+        cwd,
+        io: { out: (t) => void chunks.push(Buffer.from(t)), err: (t) => void chunks.push(Buffer.from(t)), bytes: (b) => void chunks.push(Buffer.from(b)) },
+        resolveTarget: async () => localTarget({ ...readLocalState(statePath), cwd }),
+      });
+    const output = (): Buffer => Buffer.concat(chunks.splice(0));
+    const [flaky] = sentOf('loop', 'flaky');
+    const [rejected] = sentOf('loop', 'reject');
+    expect(await run(['events', 'list', '--source', 'loop', '--since', '1h', '--destination', 'main', '--json'])).toBe(0);
+    const listed = JSON.parse(output().toString('utf8')) as { events: { key: string; destinations: { main: string } }[] };
+    expect(listed.events.map((e) => e.key).sort()).toEqual([...keysOf('loop')].sort());
+    expect(listed.events.find((e) => e.key === flaky?.key)?.destinations.main).toBe('delivered');
+    expect(listed.events.find((e) => e.key === rejected?.key)?.destinations.main).toBe('failed');
+    expect(await run(['events', 'show', flaky?.key ?? '', '--since', '1h', '--body', '--reason', 'e2e: check the archived body'])).toBe(0);
+    expect(output().equals(flaky?.body as Buffer)).toBe(true);
+    expect(await run(['audit', 'list', '--json'])).toBe(0);
+    const audit = JSON.parse(output().toString('utf8')) as { records: { action: string; keys: string[] }[] };
+    expect(audit.records.at(-1)).toMatchObject({ action: 'show-body', keys: [flaky?.key] });
+  });
 });
 
 describe('stopping', () => {
