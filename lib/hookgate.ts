@@ -265,7 +265,9 @@ export class Hookgate extends Construct {
         source: cell.sourceName,
         queueUrl: cell.queues.queue.queueUrl,
         dlqUrl: cell.queues.deadLetterQueue.queueUrl,
-        destinations: Object.fromEntries(cell.destinations.map((d) => [d.destinationName, { queueUrl: d.queues.queue.queueUrl, dlqUrl: d.queues.deadLetterQueue.queueUrl }])),
+        destinations: Object.fromEntries(
+          cell.destinations.map((d) => [d.destinationName, { queueUrl: d.queues.queue.queueUrl, dlqUrl: d.queues.deadLetterQueue.queueUrl, ...(d.destination.events === undefined ? {} : { events: d.destination.events }) }]),
+        ),
       };
       new CfnOutput(this, `${SOURCE_OUTPUT_PREFIX}${i}`, { description: `hookgate command: source ${cell.sourceName} (JSON)`, value: json(source) }).overrideLogicalId(`${SOURCE_OUTPUT_PREFIX}${i}`);
     });

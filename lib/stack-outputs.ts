@@ -32,9 +32,15 @@ export interface StackResources {
   readonly keyArn?: string;
 }
 
+/** A destination's queues and, when it has one, its event filter (replay applies it). */
+export interface DestinationResources extends QueuePair {
+  /** The destination's `events` patterns (lambda/config/destinations.ts `matchesEvents`); absent: every event. */
+  readonly events?: readonly string[];
+}
+
 /** One source's resources (a `HookgateSource<n>` output). */
 export interface SourceResources extends QueuePair {
   readonly source: string;
-  /** Each destination's queue and DLQ, by destination name. */
-  readonly destinations: Readonly<Record<string, QueuePair>>;
+  /** Each destination's queue and DLQ (and filter), by destination name. */
+  readonly destinations: Readonly<Record<string, DestinationResources>>;
 }

@@ -129,7 +129,10 @@ function stateOf(options: LocalOptions, stack: LocalStack, server: LocalServer, 
   const sources = Object.fromEntries(
     Object.entries(resources.queues).map(([name, queues]) => {
       const destinations = Object.fromEntries(
-        Object.entries(resources.destinations[name] ?? {}).map(([dest, q]) => [dest, { type: options.config.sources[name]?.destinations?.[dest]?.type ?? 'http', ...q }]),
+        Object.entries(resources.destinations[name] ?? {}).map(([dest, q]) => {
+          const config = options.config.sources[name]?.destinations?.[dest];
+          return [dest, { type: config?.type ?? 'http', ...q, ...(config?.events === undefined ? {} : { events: config.events }) }];
+        }),
       );
       return [name, { ...queues, destinations }];
     }),

@@ -19,6 +19,8 @@ export const LOCAL_STATE_DIR = '.hookgate';
 /** A destination's queues in the state file. */
 export interface LocalStateDestination extends LocalQueues {
   readonly type: NamedDestination['type'];
+  /** Its event filter (`events` of the config); absent: every event. */
+  readonly events?: readonly string[];
 }
 
 /** A source's queues in the state file. */

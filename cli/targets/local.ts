@@ -55,7 +55,7 @@ export function localTarget(state: LocalState & { readonly cwd?: string }): Targ
         source: name,
         queueUrl: s.queueUrl,
         dlqUrl: s.dlqUrl,
-        destinations: Object.fromEntries(Object.entries(s.destinations).map(([d, q]) => [d, { queueUrl: q.queueUrl, dlqUrl: q.dlqUrl }])),
+        destinations: Object.fromEntries(Object.entries(s.destinations).map(([d, q]) => [d, { queueUrl: q.queueUrl, dlqUrl: q.dlqUrl, ...(q.events === undefined ? {} : { events: q.events }) }])),
       })),
     },
     clients,

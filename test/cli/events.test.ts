@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SQSRecord } from 'aws-lambda';
 import { tmpdir } from 'node:os';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type AuditRecord } from '../../cli/audit';
@@ -12,7 +13,9 @@ import { createEnvelope, type Envelope } from '../../lambda/ingest/envelope';
 import { localClients } from '../../local/emulators';
 import { localKeyring } from '../../local/kms';
 import { createSharedLocalKms, localKeyPath, writeLocalKeyFile } from '../../local/state';
-import { createQueues, type Emulators, startEmulators, TABLE } from '../delivery/rig';
+import { createQueues, type Emulators, queued, receive, startEmulators, TABLE } from '../delivery/rig';
+import { replayIdOf } from '../../lambda/delivery/engine';
+import { openMessage } from '../../lambda/ingest/message';
 import { run, writeState } from './harness';
 
 // `hookgate events list` and `events show` against the emulators: archive objects written in the
@@ -31,11 +34,18 @@ let s3: S3Client;
 let cwd: string;
 let state: LocalState;
 let envelope: Envelope;
+type Queues = Awaited<ReturnType<typeof createQueues>>;
+let shop: Queues;
+let orders: Queues;
+let all: Queues;
+let plain: Queues;
 const deps = (): { cwd: string; now: () => Date } => ({ cwd, now: () => NOW });
 const auditLines = (): AuditRecord[] => readFileSync(state.auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
 
 /** Bytes that are not valid UTF-8, so only an exact write gets them through. */
 const BINARY_BODY = Buffer.from([0x7b, 0xff, 0x00, 0xfe, 0x0a, 0x7d]);
+/** Over the SQS limit once sealed and base64-encoded: replayed through the payload bucket. */
+const BIG_BODY = Buffer.alloc(900 * 1024, 0x61);
 const EVENTS = [
   { key: 'stripe:evt_1', type: 'invoice.paid', at: '2026-12-01T10:15:00.000Z', body: Buffer.from('{"id":"evt_1","patient":"PHI-MARKER-1"}') },
   { key: 'stripe:evt_2', type: 'invoice.failed', at: '2026-12-01T10:45:00.000Z', body: BINARY_BODY },
@@ -69,6 +79,12 @@ beforeAll(async () => {
   await history.record({ dedupeKey: 'stripe:evt_1', source: 'stripe', destination: 'billing', attempt: 2, at: '2026-12-01T10:16:01.000Z', statusCode: 200, latencyMs: 80, verdict: 'delivered' });
   await history.record({ dedupeKey: 'stripe:evt_2', source: 'stripe', destination: 'billing', attempt: 1, at: '2026-12-01T10:45:01.000Z', statusCode: 400, latencyMs: 70, verdict: 'reject' });
   const [stripe, billing] = [await createQueues(emulators.sqs), await createQueues(emulators.sqs)];
+  [shop, orders, all, plain] = [await createQueues(emulators.sqs), await createQueues(emulators.sqs), await createQueues(emulators.sqs), await createQueues(emulators.sqs)];
+  for (const [source, key, type] of [['shop', 'shop:o1', 'order.created'], ['shop', 'shop:c1', 'customer.created'], ['plain', 'plain:p1', 'ping'], ['plain', 'plain:big', 'ping']] as const) {
+    const at = '2026-12-01T11:50:00.000Z';
+    const ciphertext = await envelope.seal(key === 'plain:big' ? BIG_BODY : Buffer.from(`{"id":"${key}"}`), { source, dedupeKey: key }, { receivedAt: at, eventType: type, typeSigned: true });
+    await s3.send(new PutObjectCommand({ Bucket: ARCHIVE, Key: archiveKey(source, new Date(at), [key]), Body: encodeArchive(source, [{ dedupeKey: key, eventType: type, receivedAt: at, ciphertext }]) }));
+  }
   state = {
     version: 1,
     pid: process.pid,
@@ -81,7 +97,15 @@ beforeAll(async () => {
       deliveryTable: TABLE,
       bucket: 'hookgate-payloads',
       archiveBucket: ARCHIVE,
-      sources: { stripe: { queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } } },
+      sources: {
+        stripe: { queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } },
+        shop: {
+          queueUrl: shop.queueUrl,
+          dlqUrl: shop.dlqUrl,
+          destinations: { orders: { type: 'http', queueUrl: orders.queueUrl, dlqUrl: orders.dlqUrl, events: ['order.*'] }, all: { type: 'http', queueUrl: all.queueUrl, dlqUrl: all.dlqUrl } },
+        },
+        plain: { queueUrl: plain.queueUrl, dlqUrl: plain.dlqUrl, destinations: {} },
+      },
     },
     auditFile: join(cwd, '.hookgate', `audit-${PORT}.jsonl`),
     keyFile,
@@ -229,5 +253,63 @@ describe('events show', () => {
     expect(r.code).toBe(1);
     expect(r.bytes.length).toBe(0);
     expect(r.err).toBe('hookgate: EnvelopeMismatchError: sealed message does not match its dedupe_key\n');
+  });
+});
+
+describe('replay', () => {
+  const opened = async (queue: Queues) => {
+    const records = await receive(emulators.sqs, queue.queueUrl, queue.queueArn);
+    return Promise.all(records.map(async (r) => ({ replayId: replayIdOf(r), opened: await openMessage(r, { envelope, s3, bucket: 'hookgate-payloads', source: r.messageAttributes.source?.stringValue ?? '' }) })));
+  };
+
+  it('requires --reason (exit 2) and sends nothing', async () => {
+    const r = await run(['replay', 'shop:o1', ...L], deps());
+    expect(r.code).toBe(2);
+    expect(await queued(emulators.sqs, orders.queueUrl)).toBe(0);
+  });
+
+  it('sends nothing when the audit record cannot be written (no bypass)', async () => {
+    const r = await run(['replay', 'shop:o1', '--reason', 'test', '--local', '--port', String(BROKEN_AUDIT_PORT)], deps());
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^shop:o1\s+-\s+-\s+the audit record could not be written/m);
+    expect(await queued(emulators.sqs, orders.queueUrl)).toBe(0);
+    expect(await queued(emulators.sqs, all.queueUrl)).toBe(0);
+  });
+
+  it('sends each key to the destinations its type matches, with a replay id, after one audit record per key; the rest goes to the work queue of a source without destinations', async () => {
+    const before = auditLines().length;
+    const r = await run(['replay', 'shop:o1', 'shop:c1', 'plain:p1', '--reason', 'receiver lost them', ...L, '--json'], deps());
+    expect(r.code).toBe(0);
+    const { replayed } = JSON.parse(r.out) as { replayed: { key: string; replayId: string; sentTo: string[] }[] };
+    expect(replayed.map((o) => [o.key, o.sentTo])).toEqual([
+      ['shop:o1', ['orders', 'all']],
+      ['shop:c1', ['all']],
+      ['plain:p1', ['work queue']],
+    ]);
+    const records = auditLines().slice(before);
+    expect(records.map((a) => [a.action, a.keys, a.reason, a.replayId])).toEqual(replayed.map((o) => ['replay', [o.key], 'receiver lost them', o.replayId]));
+    const [atOrders, atAll, atPlain] = [await opened(orders), await opened(all), await opened(plain)];
+    expect(atOrders.map((m) => [m.opened.dedupeKey, m.replayId, m.opened.body.toString()])).toEqual([['shop:o1', replayed[0]?.replayId, '{"id":"shop:o1"}']]);
+    expect(atAll.map((m) => m.opened.dedupeKey).sort()).toEqual(['shop:c1', 'shop:o1']);
+    expect(atPlain.map((m) => [m.opened.dedupeKey, m.replayId])).toEqual([['plain:p1', replayed[2]?.replayId]]);
+  });
+
+  it('sends a body over the SQS limit as a pointer to the payload bucket, which opens to the exact bytes', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'hookgate-payloads' }));
+    const r = await run(['replay', 'plain:big', '--reason', 'large one', ...L], deps());
+    expect(r.code).toBe(0);
+    const records = await receive(emulators.sqs, plain.queueUrl, plain.queueArn);
+    expect(records.map((rec) => rec.messageAttributes.payload?.stringValue)).toEqual(['s3']);
+    const message = await openMessage(records[0] as SQSRecord, { envelope, s3, bucket: 'hookgate-payloads', source: 'plain' });
+    expect(message.body.equals(BIG_BODY)).toBe(true);
+  });
+
+  it('reports a key not in the archive and exits 1, still sending the others', async () => {
+    const r = await run(['replay', 'shop:nope', 'plain:p1', '--reason', 'again', ...L], deps());
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^shop:nope\s+-\s+-\s+not in the archive in that range$/m);
+    expect(r.out).toMatch(/^plain:p1\s+\S+\s+work queue\s+sent$/m);
+    expect(r.err).toBe('hookgate: 1 of 2 keys were not (fully) replayed\n');
+    expect((await opened(plain)).map((m) => m.opened.dedupeKey)).toEqual(['plain:p1']);
   });
 });

@@ -15,7 +15,7 @@ const CONFIG: EnvironmentConfigInput = {
     stripe: {
       provider: 'stripe',
       secretName: 'hookgate/staging/stripe',
-      destinations: { billing: { type: 'http', url: 'https://billing.example.com/hooks', secretName: 'hookgate/staging/out/billing' } },
+      destinations: { billing: { type: 'http', url: 'https://billing.example.com/hooks', secretName: 'hookgate/staging/out/billing', events: ['invoice.*'] } },
     },
     github: { provider: 'github', secretName: 'hookgate/staging/github' },
   },
@@ -145,5 +145,7 @@ describe('command outputs', () => {
     const cell = stack.cells[0];
     for (const q of [cell?.queues.queue, cell?.queues.deadLetterQueue, cell?.destinations[0]?.queues.queue, cell?.destinations[0]?.queues.deadLetterQueue]) expect(stripe).toContain(logicalId(stack, q as never));
     expect(stripe).toContain('billing');
+    // The destination's filter, which replay applies.
+    expect(stripe).toContain('\\"events\\":[\\"invoice.*\\"]');
   });
 });
