@@ -9,12 +9,15 @@ export interface Io {
   out(text: string): void;
   /** One chunk of stderr (progress, notes that are not the result). */
   err(text: string): void;
+  /** Bytes to stdout exactly as given (a body). @default out() of their UTF-8 text */
+  bytes?(chunk: Uint8Array): void;
 }
 
 /** The process's own streams. */
 export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  bytes: (chunk) => void process.stdout.write(chunk),
 };
 
 /** One cell: absent values print as `-`. */

@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SourceResources } from '../lib/stack-outputs';
+import type { Envelope } from '../lambda/ingest/envelope';
 import type { AuditLog } from './audit';
 import { CommandError } from './errors';
 
@@ -18,6 +19,8 @@ export interface TargetResources {
   readonly deliveryTable?: string;
   readonly payloadBucket: string;
   readonly archiveBucket?: string;
+  /** The stack key's ARN (AWS), which envelopes are sealed with. */
+  readonly keyArn?: string;
   /** Every source in config order, with its queues and its destinations' queues. */
   readonly sources: readonly SourceResources[];
 }
@@ -44,6 +47,11 @@ export interface Target {
    */
   clientConfig(service: 'kms' | 'sqs' | 's3' | 'dynamodb'): Record<string, unknown>;
   readonly audit: AuditLog;
+  /**
+   * The envelope that opens this environment's sealed bodies (the stack key through KMS, or the
+   * local run's key file); `open` checks the binding. Built on first use: only `events show --body` needs it.
+   */
+  envelope(): Promise<Envelope>;
   /** Whether SQS here runs message move tasks (AWS) or the command moves messages itself (local). */
   readonly moveTasks: boolean;
   /** The caller's identity for audit records: the STS caller ARN, or the OS user. */

@@ -255,6 +255,7 @@ export class Hookgate extends Construct {
       auditLogGroup: this.audit.logGroup.logGroupName,
       payloadBucket: this.payloads.bucket.bucketName,
       archiveBucket: this.archive.bucket.bucketName,
+      keyArn: this.key.key.keyArn,
       ...(this.deliveries === undefined ? {} : { deliveryTable: this.deliveries.table.tableName }),
     };
     const json = (value: unknown): string => Stack.of(this).toJsonString(value);
@@ -264,7 +265,9 @@ export class Hookgate extends Construct {
         source: cell.sourceName,
         queueUrl: cell.queues.queue.queueUrl,
         dlqUrl: cell.queues.deadLetterQueue.queueUrl,
-        destinations: Object.fromEntries(cell.destinations.map((d) => [d.destinationName, { queueUrl: d.queues.queue.queueUrl, dlqUrl: d.queues.deadLetterQueue.queueUrl }])),
+        destinations: Object.fromEntries(
+          cell.destinations.map((d) => [d.destinationName, { queueUrl: d.queues.queue.queueUrl, dlqUrl: d.queues.deadLetterQueue.queueUrl, ...(d.destination.events === undefined ? {} : { events: d.destination.events }) }]),
+        ),
       };
       new CfnOutput(this, `${SOURCE_OUTPUT_PREFIX}${i}`, { description: `hookgate command: source ${cell.sourceName} (JSON)`, value: json(source) }).overrideLogicalId(`${SOURCE_OUTPUT_PREFIX}${i}`);
     });

@@ -28,11 +28,19 @@ export interface StackResources {
   readonly payloadBucket: string;
   /** The archive bucket, once the stack has one. */
   readonly archiveBucket?: string;
+  /** The stack key's ARN: the command opens archived envelopes with it (`events show --body`). */
+  readonly keyArn?: string;
+}
+
+/** A destination's queues and, when it has one, its event filter (replay applies it). */
+export interface DestinationResources extends QueuePair {
+  /** The destination's `events` patterns (lambda/config/destinations.ts `matchesEvents`); absent: every event. */
+  readonly events?: readonly string[];
 }
 
 /** One source's resources (a `HookgateSource<n>` output). */
 export interface SourceResources extends QueuePair {
   readonly source: string;
-  /** Each destination's queue and DLQ, by destination name. */
-  readonly destinations: Readonly<Record<string, QueuePair>>;
+  /** Each destination's queue and DLQ (and filter), by destination name. */
+  readonly destinations: Readonly<Record<string, DestinationResources>>;
 }

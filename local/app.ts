@@ -7,6 +7,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { type EnvironmentConfig, inlineSecretsOf, namedSources } from '../lambda/config/schema';
 import { createEnvelope } from '../lambda/ingest/envelope';
 import { createLocalKms, type LocalKms, localKeyring } from './kms';
+import type { SQSRecord } from 'aws-lambda';
+import { archiveBatch } from '../lambda/archive/writer';
 import { moveToDeadLetterQueue } from '../lambda/ingest/dead-letter';
 import { deletePayload, openMessage } from '../lambda/ingest/message';
 import { createProcessorHandler } from '../lambda/processor/batch';
@@ -33,6 +35,7 @@ import type { NamedDestination } from '../lambda/config/destinations';
  * | DynamoDB, SQS, S3                     | dynalite, fauxqs (local/emulators.ts)          |
  * | KMS                                   | a local key behind the same keyring interface  |
  * | SQS event source mapping              | local/poller.ts, one per source and destination |
+ * | archive bucket                        | a fauxqs bucket, written by each source's processor |
  * | destinations (fan-out, delivery)      | local/destinations.ts                          |
  */
 
@@ -126,7 +129,10 @@ function stateOf(options: LocalOptions, stack: LocalStack, server: LocalServer, 
   const sources = Object.fromEntries(
     Object.entries(resources.queues).map(([name, queues]) => {
       const destinations = Object.fromEntries(
-        Object.entries(resources.destinations[name] ?? {}).map(([dest, q]) => [dest, { type: options.config.sources[name]?.destinations?.[dest]?.type ?? 'http', ...q }]),
+        Object.entries(resources.destinations[name] ?? {}).map(([dest, q]) => {
+          const config = options.config.sources[name]?.destinations?.[dest];
+          return [dest, { type: config?.type ?? 'http', ...q, ...(config?.events === undefined ? {} : { events: config.events }) }];
+        }),
       );
       return [name, { ...queues, destinations }];
     }),
@@ -143,6 +149,7 @@ function stateOf(options: LocalOptions, stack: LocalStack, server: LocalServer, 
       dedupeTable: resources.tableName,
       ...(resources.deliveryTableName !== undefined ? { deliveryTable: resources.deliveryTableName } : {}),
       bucket: resources.bucket,
+      archiveBucket: resources.archiveBucket,
       sources,
     },
     auditFile: localAuditPath(server.port, stateDir),
@@ -209,6 +216,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
       options.instrument?.(sqs, 'processor');
       closers.push(() => sqs.destroy());
       const bucket = stack.resources.bucket;
+      // The source's processor (handlers or fan-out) archives each batch first, as on AWS; destinations never do.
+      const archive = (records: readonly SQSRecord[]) => archiveBatch(records, { s3, bucket: stack.resources.archiveBucket, payloadBucket: bucket, source: source.name }).then(() => undefined);
       const withDestinations = source.destinations !== undefined && Object.keys(source.destinations).length > 0;
       const destinations = withDestinations
         ? await startSourceDestinations({
@@ -217,6 +226,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
             resources: stack.resources,
             envelope,
             s3,
+            archive,
             logger,
             historyDays: options.config.deliveryHistoryDays,
             projectRoot: options.projectRoot ?? process.cwd(),
@@ -233,6 +243,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
         deadLetter: (record, reason) => moveToDeadLetterQueue(record, reason, { sqs, queueUrl: queues?.dlqUrl ?? '' }),
         handlers,
         logger,
+        archive,
       });
       pollers.push(
         await startPoller({

@@ -15,7 +15,7 @@ import { moveToDeadLetterQueue } from '../lambda/ingest/dead-letter';
 import type { Envelope } from '../lambda/ingest/envelope';
 import { openMessage, type S3ClientSource } from '../lambda/ingest/message';
 import type { Handlers, ProcessorLogger } from '../lambda/processor/api';
-import { createProcessorHandler } from '../lambda/processor/batch';
+import { type ArchiveBatch, createProcessorHandler } from '../lambda/processor/batch';
 import { createFanOutHandler } from '../lambda/processor/fan-out';
 import type { IngestLogger } from '../lambda/runtime/observability';
 import { UsageError } from './cli';
@@ -110,6 +110,8 @@ export interface SourceDestinationsOptions {
   readonly resources: LocalResources;
   readonly envelope: Envelope;
   readonly s3: S3ClientSource;
+  /** Archives a batch before the fan-out forwards any of it (the source's archive writer). @default no archive */
+  readonly archive?: ArchiveBatch;
   /** The source's logger; each destination's lines carry `destination`. */
   readonly logger: IngestLogger;
   /** Days an attempt is kept in the history (the config's deliveryHistoryDays). */
@@ -215,6 +217,7 @@ export async function startSourceDestinations(options: SourceDestinationsOptions
     sqs: fanOutSqs,
     logger: options.logger,
     deadLetter: (record, reason) => moveToDeadLetterQueue(record, reason, { sqs: fanOutSqs, queueUrl: options.resources.queues[source.name]?.dlqUrl ?? '' }),
+    ...(options.archive !== undefined ? { archive: options.archive } : {}),
   });
   return { fanOut, destinations, stop };
 }

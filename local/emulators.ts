@@ -96,6 +96,8 @@ export interface LocalQueues {
 export interface LocalResources {
   readonly tableName: string;
   readonly bucket: string;
+  /** The archive bucket: every accepted event's sealed envelope, written by its source's processor (lambda/archive). */
+  readonly archiveBucket: string;
   /** Work queue and DLQ per source name. */
   readonly queues: Readonly<Record<string, LocalQueues>>;
   /** The delivery table (circuit state and delivery history, pk/sk): created when a source has destinations. */
@@ -174,7 +176,7 @@ async function createDestinationQueues(sqs: SQSClient, source: ResourceOptions['
 }
 
 /**
- * Creates what the stack would create: the dedupe table, the payload bucket, per source a work
+ * Creates what the stack would create: the dedupe table, the payload and archive buckets, per source a work
  * queue whose redrive policy moves a message to its DLQ after maxReceiveCount receives, and
  * for sources with destinations the delivery table and each destination's queue and DLQ.
  */
@@ -195,6 +197,8 @@ export async function createResources(endpoints: Endpoints, options: ResourceOpt
     );
     const bucket = 'hookgate-payloads';
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const archiveBucket = 'hookgate-archive';
+    await s3.send(new CreateBucketCommand({ Bucket: archiveBucket }));
     const queues: Record<string, LocalQueues> = {};
     const destinations: Record<string, Record<string, LocalQueues>> = {};
     for (const source of options.sources) {
@@ -206,7 +210,7 @@ export async function createResources(endpoints: Endpoints, options: ResourceOpt
     }
     const withDestinations = Object.keys(destinations).length > 0;
     if (withDestinations) await createDeliveryTable(dynamodb, DELIVERY_TABLE);
-    return { tableName, bucket, queues, destinations, ...(withDestinations ? { deliveryTableName: DELIVERY_TABLE } : {}) };
+    return { tableName, bucket, archiveBucket, queues, destinations, ...(withDestinations ? { deliveryTableName: DELIVERY_TABLE } : {}) };
   } finally {
     dynamodb.destroy();
     sqs.destroy();

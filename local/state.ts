@@ -19,6 +19,8 @@ export const LOCAL_STATE_DIR = '.hookgate';
 /** A destination's queues in the state file. */
 export interface LocalStateDestination extends LocalQueues {
   readonly type: NamedDestination['type'];
+  /** Its event filter (`events` of the config); absent: every event. */
+  readonly events?: readonly string[];
 }
 
 /** A source's queues in the state file. */
@@ -45,6 +47,8 @@ export interface LocalState {
     /** The delivery table (circuit state, delivery history); absent when no source has destinations. */
     readonly deliveryTable?: string;
     readonly bucket: string;
+    /** The archive bucket (lambda/archive); absent in a state file of a run from before the archive. */
+    readonly archiveBucket?: string;
     readonly sources: Readonly<Record<string, LocalStateSource>>;
   };
   /** Where the command appends its audit lines for this run (relative to the working directory). */

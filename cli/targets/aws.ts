@@ -1,3 +1,4 @@
+import { getClient, KMS, KmsKeyringNode } from '@aws-crypto/kms-keyring-node';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -5,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { createEnvelope, type Envelope } from '../../lambda/ingest/envelope';
 import { RESOURCES_OUTPUT, SOURCE_OUTPUT_PREFIX, type SourceResources, type StackResources } from '../../lib/stack-outputs';
 import { createCloudWatchAuditLog } from '../audit';
 import { CommandError } from '../errors';
@@ -43,6 +45,7 @@ export function resourcesFromOutputs(stackName: string, outputs: readonly Output
     payloadBucket: resources.payloadBucket,
     ...(resources.deliveryTable === undefined ? {} : { deliveryTable: resources.deliveryTable }),
     ...(resources.archiveBucket === undefined ? {} : { archiveBucket: resources.archiveBucket }),
+    ...(resources.keyArn === undefined ? {} : { keyArn: resources.keyArn }),
     sources,
   };
 }
@@ -85,6 +88,7 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
     resources,
     clients,
     clientConfig: () => ({ ...base }),
+    envelope: () => Promise.resolve(kmsEnvelope(resources.keyArn, options.stackName, base)),
     audit: createCloudWatchAuditLog({ client: logs, logGroupName: auditGroup }),
     moveTasks: true,
     who: () => (caller ??= callerArn(base)),
@@ -92,6 +96,12 @@ export async function awsTarget(options: AwsTargetOptions): Promise<Target> {
       for (const client of [...Object.values(clients), logs]) client.destroy();
     },
   };
+}
+
+/** The envelope of a stack: its key through KMS, with the command's credentials; a CommandError when the stack names no key. */
+function kmsEnvelope(keyArn: string | undefined, stackName: string, base: Record<string, unknown>): Envelope {
+  if (keyArn === undefined) throw new CommandError(`stack ${stackName} does not name its key in its outputs (deployed before this version): redeploy it`);
+  return createEnvelope(new KmsKeyringNode({ keyIds: [keyArn], clientProvider: getClient(KMS, base) }));
 }
 
 /** The caller's ARN (STS GetCallerIdentity needs no permission). */

@@ -3,8 +3,10 @@ import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { createEnvelope } from '../../lambda/ingest/envelope';
 import { localClients } from '../../local/emulators';
-import { type LocalState, LocalStateError, localStatePath as stateFileOf, readLocalState as readStateFile } from '../../local/state';
+import { localKeyring } from '../../local/kms';
+import { localKmsOf, type LocalState, LocalStateError, localStatePath as stateFileOf, readLocalState as readStateFile } from '../../local/state';
 import { createFileAuditLog, localCaller } from '../audit';
 import { CommandError } from '../errors';
 import type { Target } from '../target';
@@ -47,18 +49,26 @@ export function localTarget(state: LocalState & { readonly cwd?: string }): Targ
     resources: {
       environment: 'local',
       payloadBucket: resources.bucket,
+      ...(resources.archiveBucket === undefined ? {} : { archiveBucket: resources.archiveBucket }),
       ...(resources.deliveryTable === undefined ? {} : { deliveryTable: resources.deliveryTable }),
       sources: Object.entries(resources.sources).map(([name, s]) => ({
         source: name,
         queueUrl: s.queueUrl,
         dlqUrl: s.dlqUrl,
-        destinations: Object.fromEntries(Object.entries(s.destinations).map(([d, q]) => [d, { queueUrl: q.queueUrl, dlqUrl: q.dlqUrl }])),
+        destinations: Object.fromEntries(Object.entries(s.destinations).map(([d, q]) => [d, { queueUrl: q.queueUrl, dlqUrl: q.dlqUrl, ...(q.events === undefined ? {} : { events: q.events }) }])),
       })),
     },
     clients,
     clientConfig: (service) => {
       if (service === 'kms') throw new CommandError('local mode has no KMS endpoint: its envelopes open with the local keyring');
       return { ...config[service] };
+    },
+    envelope: () => {
+      try {
+        return Promise.resolve(createEnvelope(localKeyring(localKmsOf(state, state.cwd ?? process.cwd()))));
+      } catch (err) {
+        return Promise.reject(err instanceof LocalStateError ? new CommandError(err.message) : err);
+      }
     },
     audit: createFileAuditLog(resolve(state.cwd ?? process.cwd(), state.auditFile)),
     moveTasks: false,

@@ -44,7 +44,7 @@ export interface ListArchivedOptions extends ArchiveStore {
 }
 
 /** Runs `work` over `items`, at most {@link CONCURRENCY} at a time; results in input order. */
-async function mapBounded<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -66,7 +66,7 @@ describe('tables', () => {
 describe('stack outputs', () => {
   const outputs = [
     { OutputKey: 'WebhooksUrl', OutputValue: 'https://example/webhooks' },
-    { OutputKey: RESOURCES_OUTPUT, OutputValue: JSON.stringify({ environment: 'prod', auditLogGroup: 'g', payloadBucket: 'b', deliveryTable: 't' }) },
+    { OutputKey: RESOURCES_OUTPUT, OutputValue: JSON.stringify({ environment: 'prod', auditLogGroup: 'g', payloadBucket: 'b', deliveryTable: 't', archiveBucket: 'a', keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/k' }) },
     { OutputKey: `${SOURCE_OUTPUT_PREFIX}1`, OutputValue: JSON.stringify({ source: 'github', queueUrl: 'q2', dlqUrl: 'd2', destinations: {} }) },
     { OutputKey: `${SOURCE_OUTPUT_PREFIX}0`, OutputValue: JSON.stringify({ source: 'stripe', queueUrl: 'q1', dlqUrl: 'd1', destinations: { billing: { queueUrl: 'q3', dlqUrl: 'd3' } } }) },
   ];
@@ -78,6 +78,8 @@ describe('stack outputs', () => {
       environment: 'prod',
       payloadBucket: 'b',
       deliveryTable: 't',
+      archiveBucket: 'a',
+      keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/k',
       sources: [
         { source: 'stripe', queueUrl: 'q1', dlqUrl: 'd1', destinations: { billing: { queueUrl: 'q3', dlqUrl: 'd3' } } },
         { source: 'github', queueUrl: 'q2', dlqUrl: 'd2', destinations: {} },

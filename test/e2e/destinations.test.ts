@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type ArchivedEvent, listArchived, readArchived } from '../../lambda/archive/reader';
 import type { DestinationConfigInput, NamedDestination } from '../../lambda/config/destinations';
 import { namedSource } from '../../lambda/config/schema';
 import { readCircuit } from '../../lambda/delivery/circuit';
@@ -441,6 +443,27 @@ describe('destinations in local mode', () => {
     }
   }, 60_000);
 
+  it('archives every accepted event once, by its source\'s fan-out, the ciphertext opening to the exact body', async () => {
+    const s3 = new S3Client(localClients(app.stack.endpoints).s3);
+    const store = { s3, bucket: app.stack.resources.archiveBucket };
+    const envelope = createEnvelope(localKeyring(localKmsOf(readLocalState(statePath))));
+    try {
+      const range = { since: new Date(Date.now() - HOUR_MS), until: new Date(Date.now() + 60_000) };
+      for (const source of ['loop', 'duo']) {
+        await until(async () => (await listArchived({ ...store, source, ...range })).length === keysOf(source).length, `the ${source} archive`);
+        const listed = await listArchived({ ...store, source, ...range });
+        expect(listed.map((e) => e.dedupeKey).sort()).toEqual([...keysOf(source)].sort());
+        const first = (sent.get(source) ?? [])[0];
+        const event = listed.find((e) => e.dedupeKey === first?.key);
+        expect(event).toMatchObject({ source, eventType: first?.type });
+        const opened = await envelope.open(await readArchived(store, event as ArchivedEvent), { source, dedupeKey: first?.key ?? '' });
+        expect(opened.body.equals(first?.body as Buffer)).toBe(true);
+      }
+    } finally {
+      s3.destroy();
+    }
+  });
+
   it('writes the state file (0600) with what another process needs, including the key to open envelopes', async () => {
     expect(statSync(statePath).mode & 0o777).toBe(0o600);
     const state = readLocalState(statePath);
@@ -451,7 +474,7 @@ describe('destinations in local mode', () => {
       url: app.url,
       endpoints: app.stack.endpoints,
       region: 'us-east-1',
-      resources: { dedupeTable: app.stack.resources.tableName, deliveryTable: app.stack.resources.deliveryTableName, bucket: app.stack.resources.bucket },
+      resources: { dedupeTable: app.stack.resources.tableName, deliveryTable: app.stack.resources.deliveryTableName, bucket: app.stack.resources.bucket, archiveBucket: app.stack.resources.archiveBucket },
       auditFile: join(stateDir, `audit-${app.port}.jsonl`),
     });
     expect(state.resources.sources.duo?.destinations).toEqual({
@@ -494,6 +517,30 @@ describe('destinations in local mode', () => {
       ['pause', 'receiver maintenance'],
       ['resume', 'maintenance over'],
     ]);
+  });
+
+  it('is what events list and events show read: statuses from the history, and the exact body after an audit record', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hookgate-events-e2e-'));
+    const chunks: Buffer[] = [];
+    const run = (args: readonly string[]): Promise<number> =>
+      runCli([...args, '--local'], {
+        cwd,
+        io: { out: (t) => void chunks.push(Buffer.from(t)), err: (t) => void chunks.push(Buffer.from(t)), bytes: (b) => void chunks.push(Buffer.from(b)) },
+        resolveTarget: async () => localTarget({ ...readLocalState(statePath), cwd }),
+      });
+    const output = (): Buffer => Buffer.concat(chunks.splice(0));
+    const [flaky] = sentOf('loop', 'flaky');
+    const [rejected] = sentOf('loop', 'reject');
+    expect(await run(['events', 'list', '--source', 'loop', '--since', '1h', '--destination', 'main', '--json'])).toBe(0);
+    const listed = JSON.parse(output().toString('utf8')) as { events: { key: string; destinations: { main: string } }[] };
+    expect(listed.events.map((e) => e.key).sort()).toEqual([...keysOf('loop')].sort());
+    expect(listed.events.find((e) => e.key === flaky?.key)?.destinations.main).toBe('delivered');
+    expect(listed.events.find((e) => e.key === rejected?.key)?.destinations.main).toBe('failed');
+    expect(await run(['events', 'show', flaky?.key ?? '', '--since', '1h', '--body', '--reason', 'e2e: check the archived body'])).toBe(0);
+    expect(output().equals(flaky?.body as Buffer)).toBe(true);
+    expect(await run(['audit', 'list', '--json'])).toBe(0);
+    const audit = JSON.parse(output().toString('utf8')) as { records: { action: string; keys: string[] }[] };
+    expect(audit.records.at(-1)).toMatchObject({ action: 'show-body', keys: [flaky?.key] });
   });
 });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { listArchived } from '../../lambda/archive/reader';
 import { namedSource } from '../../lambda/config/schema';
 import { parseConfig } from '../../lib/config-file';
 import { payloadKey } from '../../lambda/ingest/message';
@@ -319,6 +320,22 @@ describe('end to end, the whole run', () => {
     expect(new Set(sink.map((l) => l.dedupeKey)).size).toBe(sink.length);
     expect(acknowledged.size).toBe(processed.size + dead.length);
     expect(new Set([...processed, ...dead])).toEqual(acknowledged);
+  });
+
+  it('archives every acknowledged event, the poison one too, before its source\'s handlers ran', async () => {
+    const s3 = new S3Client(localClients(app.stack.endpoints).s3);
+    try {
+      const archived: string[] = [];
+      for (const source of Object.keys(app.stack.resources.queues)) {
+        const range = { since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) };
+        const events = await listArchived({ s3, bucket: app.stack.resources.archiveBucket, source, ...range });
+        expect(events.every((e) => e.source === source)).toBe(true);
+        archived.push(...events.map((e) => e.dedupeKey));
+      }
+      expect(archived.sort()).toEqual([...acknowledged].sort());
+    } finally {
+      s3.destroy();
+    }
   });
 
   it('logs metadata only: no body content and no secret in anything written during the run', () => {

@@ -15,7 +15,7 @@ const CONFIG: EnvironmentConfigInput = {
     stripe: {
       provider: 'stripe',
       secretName: 'hookgate/staging/stripe',
-      destinations: { billing: { type: 'http', url: 'https://billing.example.com/hooks', secretName: 'hookgate/staging/out/billing' } },
+      destinations: { billing: { type: 'http', url: 'https://billing.example.com/hooks', secretName: 'hookgate/staging/out/billing', events: ['invoice.*'] } },
     },
     github: { provider: 'github', secretName: 'hookgate/staging/github' },
   },
@@ -135,8 +135,9 @@ describe('command outputs', () => {
     expect(Object.keys(outputs).filter((k) => k.startsWith(SOURCE_OUTPUT_PREFIX))).toHaveLength(2);
   });
 
-  it('name the audit group, the delivery table, and each source and destination queue pair', () => {
+  it('name the audit group, the delivery table, the stack key, and each source and destination queue pair', () => {
     const resourcesJson = flat(outputs[RESOURCES_OUTPUT]?.Value);
+    expect(resourcesJson).toContain(logicalId(stack, stack.hookgate.key.key));
     expect(resourcesJson).toContain(logicalId(stack, stack.hookgate.audit.logGroup));
     expect(resourcesJson).toContain(logicalId(stack, stack.deliveries?.table as never));
     expect(resourcesJson).toContain('\\"environment\\":\\"staging\\"');
@@ -144,5 +145,7 @@ describe('command outputs', () => {
     const cell = stack.cells[0];
     for (const q of [cell?.queues.queue, cell?.queues.deadLetterQueue, cell?.destinations[0]?.queues.queue, cell?.destinations[0]?.queues.deadLetterQueue]) expect(stripe).toContain(logicalId(stack, q as never));
     expect(stripe).toContain('billing');
+    // The destination's filter, which replay applies.
+    expect(stripe).toContain('\\"events\\":[\\"invoice.*\\"]');
   });
 });
