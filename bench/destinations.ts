@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { InitializeHandlerArguments, InitializeHandlerOutput, MiddlewareStack } from '@smithy/types';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -28,7 +28,7 @@ import { createEnvelope, type Envelope } from '../lambda/ingest/envelope';
 import { openMessage, type MessageMetadata } from '../lambda/ingest/message';
 import type { ProcessorLogger } from '../lambda/processor/api';
 import { createFanOutHandler, type DestinationQueue } from '../lambda/processor/fan-out';
-import { type Emulator, localClients, startDynamo, startFauxqs } from '../local/emulators';
+import { createDeliveryTable, type Emulator, localClients, startDynamo, startFauxqs } from '../local/emulators';
 import { createLocalKms, type KmsCallCounts, localKeyring } from '../local/kms';
 import { type Poller, startPoller } from '../local/poller';
 import { median } from './stats';
@@ -237,20 +237,7 @@ export async function startDestinationRig(body: Buffer = benchBody()): Promise<D
   const [dynamo, fauxqs] = (await Promise.all([startDynamo(), startFauxqs()])) as [Emulator, Emulator];
   const config = localClients({ dynamodb: dynamo.endpoint, sqs: fauxqs.endpoint, s3: fauxqs.endpoint });
   const admin = { sqs: new SQSClient(config.sqs), dynamodb: new DynamoDBClient(config.dynamodb) };
-  await admin.dynamodb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createDeliveryTable(admin.dynamodb, TABLE);
   const receiver = await startCountingReceiver();
   const key = randomBytes(32);
   // The verifier's envelope (its own KMS calls are today's figure, not counted here).

@@ -146,7 +146,7 @@ async function createQueuePair(sqs: SQSClient, name: string, visibilitySeconds: 
 }
 
 /** Creates the delivery table as the stack does: pk and sk strings (TTL is not emulated). */
-async function createDeliveryTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
+export async function createDeliveryTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
   await dynamodb.send(
     new CreateTableCommand({
       TableName: tableName,

@@ -1,25 +1,9 @@
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DestinationConfigInput, destinationSchema, type NamedDestination } from '../../lambda/config/destinations';
 import type { AttemptContext, AttemptResult, DeliveryEvent, Target } from '../../lambda/delivery/contract';
 import type { DeliveryCountName, DeliveryMetrics } from '../../lambda/delivery/engine';
 
-/** The delivery table as the stack creates it: pk/sk strings (TTL on expiresAt is not emulated). */
-export async function createDeliveryTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-}
+/** The delivery table as the stack creates it (local mode's). */
+export { createDeliveryTable } from '../../local/emulators';
 
 /** An http destination as a config file would give it, defaults applied by the schema. */
 export function testDestination(name: string, source: string, fields: Partial<DestinationConfigInput> = {}): NamedDestination {
