@@ -21,7 +21,7 @@ export type DeliveryStatus = 'delivered' | 'failed' | 'pending';
 const STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'pending'];
 
 /** Verdicts after which the engine moves the event to the DLQ at once (lambda/delivery/engine.ts). */
-const FINAL_FAILURES: ReadonlySet<string> = new Set(['reject', 'refused-address']);
+const FINAL_FAILURES: ReadonlySet<string> = new Set(['reject', 'refused-address', 'retries-exhausted']);
 
 /**
  * The status of one destination from its attempts: delivered when any attempt delivered; failed

@@ -223,6 +223,33 @@ export function createDeliveryHandler(deps: DeliveryDeps): (event: SQSEvent, con
     }
   }
 
+  /**
+   * The history's last word on an event whose retry window ran out: so `events list --status
+   * failed` finds it. The record was not opened (it may never open), so the key is the
+   * attribute's: written only by the fan-out, the one writer of this queue.
+   */
+  async function recordExhausted(record: SQSRecord, receiveCount: number, fields: LogFields): Promise<void> {
+    const dedupeKey = record.messageAttributes?.[ATTR.dedupeKey]?.stringValue;
+    const source = record.messageAttributes?.[ATTR.source]?.stringValue;
+    if (dedupeKey === undefined || source === undefined) return;
+    const replayId = replayIdOf(record);
+    try {
+      await deps.history.record({
+        dedupeKey,
+        source,
+        destination: destination.name,
+        attempt: receiveCount,
+        at: new Date(now()).toISOString(),
+        latencyMs: 0,
+        verdict: 'retries-exhausted',
+        ...(replayId === undefined ? {} : { replayId }),
+      });
+    } catch (err) {
+      logger.warn('retries-exhausted not recorded in the history', { ...fields, ...describe(err) });
+      metrics.count(METRICS.deliveryHistoryFailures, 1);
+    }
+  }
+
   async function recordHistory(event: DeliveryEvent, attemptNumber: number, at: number, result: AttemptResult, fields: LogFields): Promise<void> {
     try {
       await deps.history.record({
@@ -319,7 +346,11 @@ export function createDeliveryHandler(deps: DeliveryDeps): (event: SQSEvent, con
     const firstReceive = Number(record.attributes.ApproximateFirstReceiveTimestamp) || now();
     const windowEndMs = firstReceive + windowMs;
     // First, so that even a message that crashes the function every time leaves at the window's end.
-    if (now() > windowEndMs) return deadLetter(record, DELIVERY_DLQ_REASON.retriesExhausted, METRICS.retriesExhausted, fields);
+    if (now() > windowEndMs) {
+      const disposal = await deadLetter(record, DELIVERY_DLQ_REASON.retriesExhausted, METRICS.retriesExhausted, fields);
+      if (disposal === 'done') await recordExhausted(record, receiveCount, fields);
+      return disposal;
+    }
 
     const admission = await admit(breaker);
     if (admission.kind === 'hold') {

@@ -21,10 +21,16 @@ export interface AttemptRecord {
   readonly statusCode?: number;
   readonly latencyMs: number;
   readonly errorClass?: string;
-  readonly verdict: Verdict;
+  readonly verdict: HistoryVerdict;
   /** Set for an attempt of a replayed event. */
   readonly replayId?: string;
 }
+
+/**
+ * What a history item says: an attempt's verdict, or `retries-exhausted`, the item the engine
+ * writes when it moves an event to the DLQ at the end of its retry window (no attempt made).
+ */
+export type HistoryVerdict = Verdict | 'retries-exhausted';
 
 /** Writes and reads the attempts. Both methods throw HistoryStoreError. */
 export interface HistoryStore {
@@ -97,7 +103,7 @@ function recordOf(item: Record<string, AttributeValue>): AttemptRecord {
     attempt: Number(item.attempt?.N),
     at: item.at?.S ?? '',
     latencyMs: Number(item.latencyMs?.N),
-    verdict: (item.verdict?.S ?? 'retry') as Verdict,
+    verdict: (item.verdict?.S ?? 'retry') as HistoryVerdict,
     ...(statusCode === undefined ? {} : { statusCode: Number(statusCode) }),
     ...(errorClass === undefined ? {} : { errorClass }),
     ...(replayId === undefined ? {} : { replayId }),

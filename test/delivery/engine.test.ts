@@ -180,11 +180,14 @@ describe('delivery engine', () => {
     const [first] = [...r.firstReceives.values()];
     expect(await dead(r)).toEqual([{ body: expect.any(String), reason: 'retries-exhausted', dedupeKey: 'stripe:evt_down' }]);
     expect(r.metrics.counts.RetriesExhausted).toBe(1);
+    // The history's last item says so (the command lists the event as failed).
+    expect((await attemptsOf(table(), 'stripe:evt_down')).at(-1)).toMatchObject({ verdict: 'retries-exhausted', destination: r.destination.name, latencyMs: 0 });
     expect(r.metrics.counts.CircuitOpened).toBeGreaterThanOrEqual(1);
     expect(target.calls.length).toBeLessThanOrEqual(receives - 1);
     expect(r.clock.now - (first as number)).toBeGreaterThan(3_600_000);
     expect(r.clock.now - (first as number)).toBeLessThan(3_600_000 + 3_000);
-    expect(await attemptsOf(table(), 'stripe:evt_down')).toHaveLength(target.calls.length);
+    // One item per attempt, then the retries-exhausted item.
+    expect(await attemptsOf(table(), 'stripe:evt_down')).toHaveLength(target.calls.length + 1);
   });
 
   it('checks the window before anything else, so a message that never opens still leaves at its end', async () => {
