@@ -5,7 +5,7 @@ import { auditListCommand } from './commands/audit';
 import { attemptsCommand } from './commands/attempts';
 import { eventsListCommand, eventsShowCommand } from './commands/events';
 import { pauseCommand, resumeCommand } from './commands/destinations';
-import { dlqListCommand, dlqRedriveCommand } from './commands/dlq';
+import { dlqListCommand, dlqRedriveCommand, dlqShowCommand } from './commands/dlq';
 import { replayCommand } from './commands/replay';
 import { statusCommand } from './commands/status';
 import { failureOf, UsageError } from './errors';
@@ -21,7 +21,7 @@ import { localTarget, readLocalState } from './targets/local';
  */
 
 /** Every subcommand, in `--help` order. */
-export const COMMANDS: readonly Command[] = [statusCommand, eventsListCommand, eventsShowCommand, attemptsCommand, dlqListCommand, dlqRedriveCommand, replayCommand, pauseCommand, resumeCommand, auditListCommand];
+export const COMMANDS: readonly Command[] = [statusCommand, eventsListCommand, eventsShowCommand, attemptsCommand, dlqListCommand, dlqShowCommand, dlqRedriveCommand, replayCommand, pauseCommand, resumeCommand, auditListCommand];
 
 /** Flags every subcommand takes: where it runs and how it prints. */
 export const GLOBAL_FLAGS: FlagSpec = {

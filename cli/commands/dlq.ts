@@ -1,3 +1,4 @@
+import { attemptsOf } from '../../lambda/delivery/history';
 import type { QueuePair } from '../../lib/stack-outputs';
 import { type Command, type CommandContext, type Parsed, stringFlag } from '../command';
 import { CommandError, UsageError } from '../errors';
@@ -7,15 +8,18 @@ import { moveByHand, moveTaskStatus, peekDeadLetters, queueArn, startMoveTask } 
 import { sourceOf, type Target } from '../target';
 
 /**
- * `hookgate dlq list|redrive --source S [--destination D]`: the dead-letter queue of a source's
- * processor, or of one of its destinations. `list` shows metadata only (never decrypts);
- * `redrive` moves every message back to its queue, with SQS's message move task on AWS.
+ * `hookgate dlq list|show|redrive --source S [--destination D]`: the dead-letter queue of a
+ * source's processor, or of one of its destinations. `list` and `show` read metadata only (never
+ * decrypt; the messages stay in the DLQ); `redrive` moves every message back to its queue, with
+ * SQS's message move task on AWS.
  */
 
 /** Which DLQ: a source's, or one of its destinations'. */
 export interface DlqRef {
   /** `stripe` or `stripe/billing`. */
   readonly name: string;
+  /** The destination's name, for a destination's DLQ. */
+  readonly destination?: string;
   readonly queues: QueuePair;
 }
 
@@ -30,7 +34,7 @@ export function dlqOf(target: Target, parsed: Parsed): DlqRef {
   if (queues === undefined || !Object.hasOwn(source.destinations, destination)) {
     throw new CommandError(`source ${source.source} has no destination ${JSON.stringify(destination)}; known: ${Object.keys(source.destinations).join(', ') || 'none'}`);
   }
-  return { name: `${source.source}/${destination}`, queues };
+  return { name: `${source.source}/${destination}`, destination, queues };
 }
 
 const DEFAULT_LIMIT = 100;
@@ -61,6 +65,43 @@ export const dlqListCommand: Command = {
             ['message id', 'dedupe key', 'event type', 'received at', 'receives', 'bytes', 'reason'],
             messages.map((m) => [m.messageId, m.dedupeKey, m.eventType, m.receivedAt, m.receiveCount, m.size, m.reason]),
           ) + `${messages.length} message(s)${messages.length === limit ? ` (the first ${limit}; --limit shows more)` : ''}\n`,
+    );
+  },
+};
+
+/** How many messages `dlq show` looks through for the one asked for. */
+const SHOW_SCAN_LIMIT = 10_000;
+
+export const dlqShowCommand: Command = {
+  path: ['dlq', 'show'],
+  summary: 'one dead-lettered message (by message id or dedupe key): its metadata and delivery attempts, never its body',
+  usage: 'dlq show <message id | dedupe key> --source <name> [--destination <name>]',
+  flags: { source: { type: 'string' }, destination: { type: 'string' } },
+  positionals: true,
+  async run(parsed, ctx) {
+    const [wanted, ...rest] = parsed.positionals;
+    if (wanted === undefined || rest.length > 0) throw new UsageError('usage: hookgate dlq show <message id | dedupe key> --source <name> [--destination <name>]');
+    const target = await ctx.target();
+    const dlq = dlqOf(target, parsed);
+    const messages = (await peekDeadLetters(target.clients.sqs, dlq.queues.dlqUrl, SHOW_SCAN_LIMIT)).filter((m) => m.messageId === wanted || m.dedupeKey === wanted);
+    if (messages.length === 0) throw new CommandError(`${wanted} is not in the DLQ of ${dlq.name} (no message id or dedupe key matches; hookgate dlq list shows what is there)`);
+    const key = messages.find((m) => m.dedupeKey !== undefined)?.dedupeKey;
+    const table_ = target.resources.deliveryTable;
+    const attempts = dlq.destination === undefined || key === undefined || table_ === undefined ? [] : await attemptsOf({ client: target.clients.dynamodb, tableName: table_ }, key, dlq.destination);
+    print(ctx.io, ctx.json, { dlq: dlq.name, messages, attempts }, () =>
+      [
+        ...messages.map((m) =>
+          table(
+            ['field', 'value'],
+            [['message id', m.messageId], ['dedupe key', m.dedupeKey], ['event id', m.eventId], ['event type', m.eventType], ['received at', m.receivedAt], ['sent at', m.sentAt], ['receives', m.receiveCount], ['bytes', m.size], ['reason', m.reason], ['replay id', m.replayId]],
+          ),
+        ),
+        dlq.destination === undefined
+          ? ''
+          : attempts.length === 0
+            ? `no delivery attempts recorded at ${dlq.destination}\n`
+            : table(['attempt', 'at', 'verdict', 'status', 'ms', 'error', 'replay'], attempts.map((a) => [a.attempt, a.at, a.verdict, a.statusCode, a.latencyMs, a.errorClass, a.replayId])),
+      ].filter((part) => part.length > 0).join('\n'),
     );
   },
 };

@@ -25,10 +25,9 @@ const FINAL_FAILURES: ReadonlySet<string> = new Set(['reject', 'refused-address'
 
 /**
  * The status of one destination from its attempts: delivered when any attempt delivered; failed
- * when the last verdict sent the event to the DLQ (reject, refused-address); else pending (not
- * tried yet, retrying, or held by a paused or open breaker). A retry window that ran out is not
- * in the history (the engine records no attempt for it): such an event shows as pending, and is
- * in the destination's DLQ (`hookgate dlq list`).
+ * when the last verdict sent the event to the DLQ (reject, refused-address, or the
+ * `retries-exhausted` item the engine writes when the retry window runs out); else pending (not
+ * tried yet, retrying, or held by a paused or open breaker).
  */
 export function deliveryStatusOf(attempts: readonly Pick<AttemptRecord, 'verdict'>[]): DeliveryStatus {
   if (attempts.some((a) => a.verdict === 'delivered')) return 'delivered';

@@ -129,7 +129,7 @@ describe('help', () => {
   it('--help lists every command and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    for (const words of ['status', 'events attempts', 'dlq list', 'dlq redrive', 'destinations pause', 'destinations resume', 'audit list']) expect(r.out).toContain(words);
+    for (const words of ['status', 'events attempts', 'dlq list', 'dlq show', 'dlq redrive', 'destinations pause', 'destinations resume', 'audit list']) expect(r.out).toContain(words);
   });
 });
 
@@ -219,6 +219,33 @@ describe('dlq list', () => {
     expect(r).toEqual({ code: 0, out: 'the DLQ of github is empty\n', err: '' });
     const json = await run(['dlq', 'list', '--source', 'github', ...L, '--json'], deps());
     expect(JSON.parse(json.out)).toEqual({ dlq: 'github', messages: [] });
+  });
+});
+
+describe('dlq show', () => {
+  it('shows one message by dedupe key with its attempts at that destination, never a body, and leaves it in the DLQ', async () => {
+    const history = createHistoryStore({ client: emulators.dynamodb, tableName: TABLE, days: 30 });
+    await history.record({ dedupeKey: 'stripe:evt_d2', source: SOURCE, destination: 'billing', attempt: 1, at: '2026-12-01T10:00:00.000Z', statusCode: 400, latencyMs: 90, verdict: 'reject' });
+    const r = await run(['dlq', 'show', 'stripe:evt_d2', '--source', 'stripe', '--destination', 'billing', ...L], deps());
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^dedupe key\s+stripe:evt_d2$/m);
+    expect(r.out).toMatch(/^event type\s+invoice.paid$/m);
+    expect(r.out).toMatch(/^1\s+2026-12-01T10:00:00.000Z\s+reject\s+400\s+90/m);
+    expect(r.out).not.toContain('stripe:evt_d1');
+    expect(r.out).not.toContain('PHI-MARKER');
+    expect(await depth(billing.dlqUrl)).toBe(3);
+    const json = JSON.parse((await run(['dlq', 'show', 'stripe:evt_d2', '--source', 'stripe', '--destination', 'billing', ...L, '--json'], deps())).out) as { dlq: string; messages: { messageId: string }[]; attempts: { verdict: string }[] };
+    expect(json.dlq).toBe('stripe/billing');
+    expect(json.attempts.map((a) => a.verdict)).toEqual(['reject']);
+    // The same message by its SQS message id.
+    const byId = await run(['dlq', 'show', json.messages[0]?.messageId as string, '--source', 'stripe', '--destination', 'billing', ...L], deps());
+    expect(byId.out).toMatch(/^dedupe key\s+stripe:evt_d2$/m);
+  });
+
+  it('an id that is not in the DLQ is one line on stderr and exit 1', async () => {
+    const r = await run(['dlq', 'show', 'stripe:evt_nope', '--source', 'stripe', '--destination', 'billing', ...L], deps());
+    expect(r).toEqual({ code: 1, out: '', err: 'hookgate: stripe:evt_nope is not in the DLQ of stripe/billing (no message id or dedupe key matches; hookgate dlq list shows what is there)\n' });
+    expect((await run(['dlq', 'show', '--source', 'stripe', ...L], deps())).code).toBe(2);
   });
 });
 
