@@ -18,6 +18,7 @@ import { RESOURCES_OUTPUT, SOURCE_OUTPUT_PREFIX, type SourceResources, type Stac
 import { createResources, type LocalResources } from '../../local/emulators';
 import { toSqsRecord } from '../../local/poller';
 import { MOTO_ACCOUNT, MOTO_REGION, type Moto, startMoto } from './moto';
+import { ADMIN_ACCESS_KEY } from './resources';
 
 /**
  * The `hookgate` command against a deployed environment, every AWS service of it moto's: the
@@ -143,7 +144,7 @@ async function useOperatorSession(): Promise<void> {
 
 beforeAll(async () => {
   moto = await startMoto();
-  const config = { endpoint: moto.endpoint, region: MOTO_REGION, credentials: { accessKeyId: 'SUITEADMIN', secretAccessKey: 'suite-admin' }, maxAttempts: 1 };
+  const config = { endpoint: moto.endpoint, region: MOTO_REGION, credentials: { accessKeyId: ADMIN_ACCESS_KEY, secretAccessKey: 'suite-admin' }, maxAttempts: 1 };
   admin = {
     sqs: new SQSClient(config),
     s3: new S3Client({ ...config, forcePathStyle: true }),
