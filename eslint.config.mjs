@@ -46,15 +46,54 @@ export default tseslint.config(
       }],
     },
   },
-  // The command (cli/) builds on lambda/ and lib/; only bin/ and test/ import it.
+  // The command (cli/) builds on lambda/ and lib/ and ships in the npm package (bin.hookgate):
+  // from local/ it may import only the modules that ship with it, which load without any
+  // devDependency (no emulator). Only bin/ and test/ import it.
   {
     files: ['cli/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
+        patterns: [
+          {
+            regex: '^(\\.\\./)+(bench|test|bin)(/|$)',
+            message: 'cli/ (the command) must not import bench, tests or bin',
+          },
+          {
+            regex: '^(\\.\\./)+local/(?!(args|endpoints|state|kms)$)',
+            message: 'cli/ (the command) must not import local mode beyond local/args, endpoints, state and kms: it ships in the package, the emulators do not',
+          },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['local/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
         patterns: [{
-          regex: '^(\\.\\./)+(bench|test|bin)(/|$)',
-          message: 'cli/ (the command) must not import bench, tests or bin',
+          regex: '^(\\.\\./)+cli(/|$)',
+          message: 'local/ and bench/ must not import the command (cli/): only bin/ and test/ do',
         }],
+      }],
+    },
+  },
+  // What ships with the command from local/ loads without a devDependency: it imports no other
+  // local module (the emulators, local mode's servers). A later block replaces the rule for its
+  // files, so this one repeats the cli/ pattern.
+  {
+    files: ['local/args.ts', 'local/endpoints.ts', 'local/state.ts', 'local/kms.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          {
+            regex: '^(\\.\\./)+cli(/|$)',
+            message: 'local/ and bench/ must not import the command (cli/): only bin/ and test/ do',
+          },
+          {
+            regex: '^\\./(?!(args|endpoints|state|kms)$)',
+            message: 'local/args, endpoints, state and kms ship with the command: they must not import other local modules',
+          },
+        ],
       }],
     },
   },

@@ -1,4 +1,4 @@
-import { UsageError } from '../local/cli';
+import { UsageError } from '../local/args';
 
 /**
  * How the command fails: one line on stderr, no stack trace, and an exit code: 2 for a mistake

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { parse, port as portOf } from '../local/cli';
+import { parse, port as portOf } from '../local/args';
 import type { Command, CommandContext, FlagSpec, Parsed } from './command';
 import { auditListCommand } from './commands/audit';
 import { attemptsCommand } from './commands/attempts';

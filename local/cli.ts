@@ -1,14 +1,10 @@
-import { parseArgs } from 'node:util';
 import type { EnvironmentConfig } from '../lambda/config/schema';
 import { ConfigError, loadConfig } from '../lib/config-file';
+import { parse, port, UsageError } from './args';
 
-/** A mistake in how a command was called or configured: printed as is, exit 1, no stack trace. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// The flag parsing lives in ./args (the shipped `hookgate` command uses it too); its error is
+// re-exported for the local-mode scripts.
+export { UsageError };
 
 /** Options of `npm start`. */
 export interface StartOptions {
@@ -27,23 +23,6 @@ export interface SendOptions {
 
 export const DEFAULT_CONFIG = 'config/local.json';
 export const DEFAULT_PORT = 3000;
-
-/** Parses a command's flags strictly; a mistake becomes a UsageError naming the flag. */
-export function parse(args: readonly string[], options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>, positionals: boolean): ReturnType<typeof parseArgs> {
-  try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
-  } catch (err) {
-    // parseArgs messages name the flag ("Unknown option '--prot'"); no stack needed.
-    throw new UsageError((err as Error).message);
-  }
-}
-
-/** A `--port` value: 0 to 65535. */
-export function port(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65_535) throw new UsageError(`--port must be a port number from 0 to 65535 (0 picks a free one), not ${JSON.stringify(value)}`);
-  return n;
-}
 
 /** Parses `npm start -- [--config F] [--port N] [--sink FILE]`. */
 export function parseStartArgs(args: readonly string[]): StartOptions {

@@ -3,11 +3,12 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DestinationConfig } from '../lambda/config/destinations';
 import type { NamedSource } from '../lambda/config/schema';
+import { type Endpoints, localClients, type LocalQueues } from './endpoints';
 
 /**
  * Embedded emulators for the local mode and the end-to-end tests: dynalite (DynamoDB) in this
@@ -15,31 +16,9 @@ import type { NamedSource } from '../lambda/config/schema';
  * are reached through the real AWS SDK v3 clients with an `endpoint` override.
  */
 
-/** Region and dummy credentials for emulator clients; nothing here reaches AWS. */
-const LOCAL_CLIENT = {
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  maxAttempts: 1,
-} as const;
-
-export interface Endpoints {
-  readonly dynamodb: string;
-  readonly sqs: string;
-  readonly s3: string;
-}
-
-/** Client configurations pointed at the emulators. */
-export function localClients(endpoints: Endpoints): {
-  dynamodb: DynamoDBClientConfig;
-  sqs: SQSClientConfig;
-  s3: S3ClientConfig;
-} {
-  return {
-    dynamodb: { ...LOCAL_CLIENT, endpoint: endpoints.dynamodb },
-    sqs: { ...LOCAL_CLIENT, endpoint: endpoints.sqs },
-    s3: { ...LOCAL_CLIENT, endpoint: endpoints.s3, forcePathStyle: true },
-  };
-}
+// Endpoints and client configs live in ./endpoints (the shipped command uses them); re-exported
+// here for the tests and benches that start emulators.
+export { type Endpoints, localClients, type LocalQueues };
 
 export interface Emulator {
   readonly endpoint: string;
@@ -86,11 +65,6 @@ export async function startFauxqs(): Promise<Emulator> {
       await exited;
     },
   };
-}
-
-export interface LocalQueues {
-  readonly queueUrl: string;
-  readonly dlqUrl: string;
 }
 
 export interface LocalResources {

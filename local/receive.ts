@@ -6,7 +6,8 @@ import { namedSource, namedSources, type EnvironmentConfig } from '../lambda/con
 import { literalAddress } from '../lambda/delivery/addresses';
 import { OUTBOUND_HEADERS } from '../lambda/delivery/contract';
 import { verifyWebhook } from '../lambda/signatures';
-import { DEFAULT_CONFIG, parse, port, UsageError } from './cli';
+import { parse, port, UsageError } from './args';
+import { DEFAULT_CONFIG } from './cli';
 
 /**
  * `npm run receive`: a local receiver for hookgate's `http` destinations. It verifies each

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { NamedDestination } from '../lambda/config/destinations';
-import type { Endpoints, LocalQueues } from './emulators';
+import type { Endpoints, LocalQueues } from './endpoints';
 import { createLocalKms, type LocalKms } from './kms';
 
 /**

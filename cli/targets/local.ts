@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createEnvelope } from '../../lambda/ingest/envelope';
-import { localClients } from '../../local/emulators';
+import { localClients } from '../../local/endpoints';
 import { localKeyring } from '../../local/kms';
 import { localKmsOf, type LocalState, LocalStateError, localStatePath as stateFileOf, readLocalState as readStateFile } from '../../local/state';
 import { createFileAuditLog, localCaller } from '../audit';

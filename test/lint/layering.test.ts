@@ -20,6 +20,13 @@ const refused: ReadonlyArray<readonly [string, string]> = [
   ['lib/constructs/fixture.ts', '../../cli/main'],
   ['lib/fixture.ts', '../cli/targets/aws'],
   ['cli/commands/fixture.ts', '../../test/cli/harness'],
+  ['cli/commands/fixture.ts', '../../bench/stats'],
+  ['cli/targets/fixture.ts', '../../local/emulators'],
+  ['cli/fixture.ts', '../local/cli'],
+  ['local/fixture.ts', '../cli/main'],
+  ['bench/fixture.ts', '../cli/audit'],
+  ['local/state.ts', './emulators'],
+  ['local/state.ts', '../cli/errors'],
 ];
 const allowed: ReadonlyArray<readonly [string, string]> = [
   ['lambda/verifier/fixture.ts', '../ingest/envelope'],
@@ -31,6 +38,11 @@ const allowed: ReadonlyArray<readonly [string, string]> = [
   ['cli/targets/fixture.ts', '../../lib/stack-outputs'],
   ['bin/fixture.ts', '../cli/main'],
   ['test/cli/fixture.ts', '../../cli/audit'],
+  ['cli/targets/fixture.ts', '../../local/endpoints'],
+  ['cli/fixture.ts', '../local/args'],
+  ['cli/targets/fixture.ts', '../../local/state'],
+  ['local/state.ts', './kms'],
+  ['local/emulators.ts', './endpoints'],
 ];
 
 const LINT_ALL = `

@@ -1,13 +1,17 @@
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 
 /**
  * hookgate as a package: `npm pack` (which builds dist/ through prepack), the tarball unpacked
  * as a consumer's `node_modules/hookgate` (its dependencies are the repository's, linked), and
  * the example app under examples/clinic synthesized with it, bundling included: the construct,
- * the lambda entries and the team's processor code all come from the packed package.
+ * the lambda entries and the team's processor code all come from the packed package. The
+ * consumer gets none of hookgate's devDependencies (the emulators among them) unless it declares
+ * them itself, and its `node_modules/.bin/hookgate` runs the packed command.
  */
 
 const ROOT = join(__dirname, '..', '..');
@@ -31,17 +35,83 @@ let tarball: string[];
 let clinicOut: string;
 let clinic: Template;
 
-/** node_modules of the consumer: hookgate unpacked from the tarball, everything else linked to the repository's. */
+interface Manifest {
+  readonly main: string;
+  readonly types: string;
+  readonly bin: Record<string, string>;
+  readonly exports: Record<string, string | Record<string, string>>;
+  readonly dependencies: Record<string, string>;
+  readonly devDependencies: Record<string, string>;
+}
+
+const readManifest = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest;
+
+/**
+ * node_modules of the consumer, as npm would install it: hookgate unpacked from the tarball, its
+ * `bin` linked under .bin (executable, as npm's bin-links does), and every other package linked to
+ * the repository's, except hookgate's devDependencies that the consumer does not declare itself.
+ */
 function installPackage(tgz: string, into: string): void {
   const modules = join(into, 'node_modules');
   mkdirSync(join(modules, 'hookgate'), { recursive: true });
   execFileSync('tar', ['-xzf', tgz, '-C', join(modules, 'hookgate'), '--strip-components=1']);
+  const own = readManifest(into) as Partial<Manifest>;
+  const declared = new Set([...Object.keys(own.dependencies ?? {}), ...Object.keys(own.devDependencies ?? {})]);
+  const devOnly = new Set(Object.keys(readManifest(ROOT).devDependencies).filter((name) => !declared.has(name)));
   for (const name of readdirSync(join(ROOT, 'node_modules'))) {
-    if (name === 'hookgate') continue;
-    symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+    if (name === 'hookgate' || name === '.bin') continue;
+    if (name.startsWith('@')) {
+      const kept = readdirSync(join(ROOT, 'node_modules', name)).filter((sub) => !devOnly.has(`${name}/${sub}`));
+      mkdirSync(join(modules, name));
+      for (const sub of kept) symlinkSync(join(ROOT, 'node_modules', name, sub), join(modules, name, sub));
+    } else if (!devOnly.has(name)) {
+      symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
+    }
+  }
+  mkdirSync(join(modules, '.bin'));
+  for (const [command, target] of Object.entries(readManifest(join(modules, 'hookgate')).bin)) {
+    chmodSync(join(modules, 'hookgate', target), 0o755);
+    symlinkSync(join('..', 'hookgate', target), join(modules, '.bin', command));
   }
   // NodejsFunction finds the project by its lock file, as in any npm project.
   writeFileSync(join(into, 'package-lock.json'), JSON.stringify({ name: 'hookgate-example-clinic', lockfileVersion: 3, requires: true, packages: {} }));
+}
+
+/** The packages a shipped file requires, with every file it requires in the package, transitively. */
+function packagesRequiredFrom(entry: string): Set<string> {
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const queue = [entry];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/\brequire\("([^"]+)"\)/g)) {
+      if (specifier === undefined) continue;
+      if (specifier.startsWith('.')) {
+        const target = resolve(dirname(file), specifier);
+        queue.push(existsSync(`${target}.js`) ? `${target}.js` : join(target, 'index.js'));
+      } else {
+        packages.add(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+      }
+    }
+  }
+  return packages;
+}
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+/** Runs the consumer's `node_modules/.bin/hookgate` (found by its shebang, node on the PATH). */
+function hookgate(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  const PATH = [dirname(process.execPath), process.env.PATH ?? ''].join(delimiter);
+  const run = spawnSync(join(consumer, 'node_modules', '.bin', 'hookgate'), [...args], { cwd: consumer, env: { ...process.env, PATH }, encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** Runs a TypeScript file of the consumer's with tsx; the cloud assembly goes to `out`. */
@@ -111,17 +181,21 @@ describe('the npm package', () => {
 
   it('ships no TypeScript sources, tests, benches, local mode, examples or reference app', () => {
     expect(tarball.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
-    expect(tarball.filter((file) => /^(dist\/)?(test|bench|local|bin|examples|scripts)\//.test(file))).toEqual([]);
+    expect(tarball.filter((file) => /^(dist\/)?(test|bench|bin|local|examples|scripts)\//.test(file) && !/^dist\/(bin|local)\//.test(file))).toEqual([]);
     expect(tarball.filter((file) => /^config\//.test(file))).toEqual(['config/schema.json']);
   });
 
+  it('ships the hookgate command: dist/cli, its bin and only the local/ modules it needs (no emulator)', () => {
+    expect(tarball).toContain('dist/cli/main.js');
+    expect(tarball).toContain('dist/bin/hookgate-cli.js');
+    expect(tarball.filter((file) => file.startsWith('dist/bin/') && !file.startsWith('dist/bin/hookgate-cli.'))).toEqual([]);
+    const local = tarball.filter((file) => file.startsWith('dist/local/')).map((file) => file.replace(/^dist\/local\/|\.(d\.ts|js)$/g, ''));
+    expect([...new Set(local)].sort()).toEqual(['args', 'endpoints', 'kms', 'state']);
+  });
+
   it('points main, types and exports at files it ships', () => {
-    const manifest = JSON.parse(readFileSync(join(consumer, 'node_modules', 'hookgate', 'package.json'), 'utf8')) as {
-      main: string;
-      types: string;
-      exports: Record<string, string | Record<string, string>>;
-    };
-    const targets = [manifest.main, manifest.types, ...Object.values(manifest.exports).flatMap((t) => (typeof t === 'string' ? [t] : Object.values(t)))];
+    const manifest = readManifest(join(consumer, 'node_modules', 'hookgate'));
+    const targets = [manifest.main, manifest.types, ...Object.values(manifest.bin), ...Object.values(manifest.exports).flatMap((t) => (typeof t === 'string' ? [t] : Object.values(t)))];
     for (const target of targets) expect(tarball).toContain(target.replace(/^\.\//, ''));
   });
 
@@ -129,6 +203,43 @@ describe('the npm package', () => {
     const script = "require('hookgate/runtime'); process.stdout.write(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes('aws-cdk-lib')).length))";
     const loaded = execFileSync(process.execPath, ['-e', script], { cwd: consumer, encoding: 'utf8' });
     expect(loaded).toBe('0');
+  });
+});
+
+describe('the hookgate command, installed from the package', () => {
+  const installed = (): string => join(consumer, 'node_modules', 'hookgate');
+
+  it('requires only node built-ins and the package\'s dependencies, never a devDependency', () => {
+    const manifest = readManifest(installed());
+    const required = [...packagesRequiredFrom(join(installed(), manifest.bin.hookgate ?? ''))];
+    expect(required).toEqual(expect.arrayContaining(['@aws-sdk/client-cloudformation', '@aws-sdk/client-sts', '@aws-sdk/client-cloudwatch-logs']));
+    expect(required.filter((name) => !builtinModules.includes(name.replace(/^node:/, '')) && manifest.dependencies[name] === undefined)).toEqual([]);
+  });
+
+  it('runs where the emulators are not installed: the consumer has no dynalite or fauxqs', () => {
+    for (const name of ['dynalite', 'fauxqs']) {
+      expect(existsSync(join(consumer, 'node_modules', name))).toBe(false);
+      expect(() => require.resolve(name, { paths: [installed()] })).toThrow();
+    }
+    const run = hookgate(['--help']);
+    expect(run.status).toBe(0);
+    for (const command of ['status', 'events list', 'events show', 'replay', 'dlq redrive', 'destinations pause', 'audit list']) {
+      expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+  });
+
+  it('exits 2 on a usage error, with one line on stderr and no stack trace', () => {
+    const run = hookgate(['events', 'list', '--local', '--sorce', 'stripe']);
+    expect(run.status).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining("'--sorce'")]);
+    expect(run.stderr).not.toMatch(/\bat .+:\d+:\d+/);
+  });
+
+  it('exits 1 with one clear line when no local run is there (no state file)', async () => {
+    const port = await freePort();
+    const run = hookgate(['status', '--local', '--port', String(port)]);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trimEnd().split('\n')).toEqual([`hookgate: no local hookgate on port ${port} (${join(consumer, '.hookgate', `local-${port}.json`)} not found): run npm start, or pass --port`]);
   });
 });
 
