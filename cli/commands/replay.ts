@@ -123,7 +123,7 @@ async function replay(parsed: Parsed, ctx: CommandContext): Promise<void> {
   checkDestination(target, 'keys' in request ? request.keys.map((k) => k.slice(0, k.indexOf(':'))) : [request.range.source], only);
   const items = 'keys' in request ? await planKeys(target, request.keys, range, only) : await planRange(target, { ...request.range, ...(only === undefined ? {} : { destination: only }) });
   if ('range' in request && items.length === 0) {
-    print(ctx.io, ctx.json, { source: request.range.source, since: request.range.since.toISOString(), until: request.range.until.toISOString(), replayed: [] }, () => `no archived events of ${rangeText(request.range)} to replay\n`);
+    print(ctx.io, ctx.json, { source: request.range.source, since: request.range.since.toISOString(), until: request.range.until.toISOString(), replayed: [], summary: summaryOf([]) }, () => `no archived events of ${rangeText(request.range)} to replay\n`);
     return;
   }
   if (dryRun || reason === undefined) return printDryRun(ctx, items, 'range' in request ? request.range : undefined);
