@@ -30,6 +30,13 @@ export interface CommandContext {
   target(): Promise<Target>;
   /** Asks a yes/no question on the terminal (a time-range replay); false when stdin is not a terminal. */
   confirm(question: string): Promise<boolean>;
+  /** Whether confirm() can ask anyone: stdin is a terminal (or a test answers). */
+  readonly interactive: boolean;
+  /**
+   * Runs `work` with a signal aborted when the user interrupts (SIGINT) meanwhile, so it can stop
+   * cleanly and report (a replay); a second interrupt ends the process as usual.
+   */
+  interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T>;
 }
 
 /** One subcommand. */

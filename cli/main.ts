@@ -48,6 +48,10 @@ export interface CliDeps {
   readonly resolveTarget?: (flags: Parsed['values'], cwd: string) => Promise<Target>;
   /** Answers yes/no questions. @default the terminal, when stdin is one */
   readonly confirm?: (question: string) => Promise<boolean>;
+  /** Whether `confirm` can ask anyone. @default true when `confirm` is given, else whether stdin is a terminal */
+  readonly interactive?: boolean;
+  /** Stands for the user's interrupt during an interruptible command. @default SIGINT */
+  readonly signal?: AbortSignal;
   /** The subcommands. @default COMMANDS */
   readonly commands?: readonly Command[];
 }
@@ -105,6 +109,18 @@ async function terminalConfirm(question: string): Promise<boolean> {
   }
 }
 
+/** Runs `work` with a signal aborted by the first SIGINT meanwhile (a second one ends the process as usual). */
+async function onInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  process.once('SIGINT', abort);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', abort);
+  }
+}
+
 /** Runs `hookgate <args>`; resolves to the exit code (it never throws). */
 export async function runCli(args: readonly string[], deps: CliDeps = {}): Promise<number> {
   const io = deps.io ?? processIo;
@@ -135,6 +151,8 @@ export async function runCli(args: readonly string[], deps: CliDeps = {}): Promi
           return t;
         })),
       confirm: deps.confirm ?? terminalConfirm,
+      interactive: deps.interactive ?? (deps.confirm !== undefined || process.stdin.isTTY === true),
+      interruptible: deps.signal === undefined ? onInterrupt : (work) => work(deps.signal as AbortSignal),
     };
     await command.run(parsed, ctx);
     return 0;

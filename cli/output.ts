@@ -11,6 +11,8 @@ export interface Io {
   err(text: string): void;
   /** Bytes to stdout exactly as given (a body). @default out() of their UTF-8 text */
   bytes?(chunk: Uint8Array): void;
+  /** Whether stderr is a terminal, so progress may be redrawn in place with `\r`. @default false */
+  readonly isTTY?: boolean;
 }
 
 /** The process's own streams. */
@@ -18,6 +20,9 @@ export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
   bytes: (chunk) => void process.stdout.write(chunk),
+  get isTTY() {
+    return process.stderr.isTTY === true;
+  },
 };
 
 /** One cell: absent values print as `-`. */

@@ -1,10 +1,10 @@
-import { type ArchivedEvent, findArchived, listArchived, mapBounded, readArchived } from '../../lambda/archive/reader';
-import { type AttemptRecord, attemptsOf } from '../../lambda/delivery/history';
+import { findArchived, readArchived } from '../../lambda/archive/reader';
 import { type Command, type CommandContext, type Parsed, stringFlag } from '../command';
 import { CommandError, UsageError } from '../errors';
 import { audited, requireReason } from '../guard';
+import { archiveOf, attemptsOfEvent, listRange, sourceFlag, statusFlag } from '../listing';
 import { print, table } from '../output';
-import { sourceOf, type Target } from '../target';
+import { sourceOf } from '../target';
 import { parseRange } from '../time';
 
 /**
@@ -14,75 +14,7 @@ import { parseRange } from '../time';
  * and only then decrypts (no bypass).
  */
 
-/** An event's delivery state at one destination, from its recorded attempts. */
-export type DeliveryStatus = 'delivered' | 'failed' | 'pending';
-
-/** The statuses `--status` takes. */
-const STATUSES: readonly DeliveryStatus[] = ['delivered', 'failed', 'pending'];
-
-/** Verdicts after which the engine moves the event to the DLQ at once (lambda/delivery/engine.ts). */
-const FINAL_FAILURES: ReadonlySet<string> = new Set(['reject', 'refused-address', 'retries-exhausted']);
-
-/**
- * The status of one destination from its attempts: delivered when any attempt delivered; failed
- * when the last verdict sent the event to the DLQ (reject, refused-address, or the
- * `retries-exhausted` item the engine writes when the retry window runs out); else pending (not
- * tried yet, retrying, or held by a paused or open breaker).
- */
-export function deliveryStatusOf(attempts: readonly Pick<AttemptRecord, 'verdict'>[]): DeliveryStatus {
-  if (attempts.some((a) => a.verdict === 'delivered')) return 'delivered';
-  const last = attempts[attempts.length - 1];
-  return last !== undefined && FINAL_FAILURES.has(last.verdict) ? 'failed' : 'pending';
-}
-
-/** The archive bucket, or a CommandError when this environment has none. */
-function archiveOf(target: Target): { readonly s3: Target['clients']['s3']; readonly bucket: string } {
-  const bucket = target.resources.archiveBucket;
-  if (bucket === undefined) throw new CommandError(`${target.label} has no archive bucket (deployed before the archive, or a local run from before it)`);
-  return { s3: target.clients.s3, bucket };
-}
-
-/** Every recorded attempt of an event, or none when the environment has no delivery table. */
-async function attemptsOfEvent(target: Target, dedupeKey: string): Promise<AttemptRecord[]> {
-  const tableName = target.resources.deliveryTable;
-  return tableName === undefined ? [] : attemptsOf({ client: target.clients.dynamodb, tableName }, dedupeKey);
-}
-
-/** One listed event: its archive metadata and its status per destination. */
-export interface ListedEvent {
-  readonly key: string;
-  readonly receivedAt: string;
-  readonly eventType?: string;
-  readonly eventId?: string;
-  readonly size: number;
-  readonly destinations: Readonly<Record<string, DeliveryStatus>>;
-}
-
-function listedOf(event: ArchivedEvent, destinations: readonly string[], attempts: readonly AttemptRecord[]): ListedEvent {
-  const statuses = Object.fromEntries(destinations.map((d) => [d, deliveryStatusOf(attempts.filter((a) => a.destination === d))]));
-  return {
-    key: event.dedupeKey,
-    receivedAt: event.receivedAt,
-    ...(event.eventType === undefined ? {} : { eventType: event.eventType }),
-    ...(event.eventId === undefined ? {} : { eventId: event.eventId }),
-    size: event.size,
-    destinations: statuses,
-  };
-}
-
-/** `--status` as given, or a UsageError. */
-function statusFlag(parsed: Parsed): DeliveryStatus | undefined {
-  const status = stringFlag(parsed, 'status');
-  if (status === undefined || (STATUSES as readonly string[]).includes(status)) return status as DeliveryStatus | undefined;
-  throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, not ${JSON.stringify(status)}`);
-}
-
-/** `--source` as given, or a UsageError naming the command. */
-function sourceFlag(parsed: Parsed, what: string): string {
-  const source = stringFlag(parsed, 'source');
-  if (source === undefined || source.length === 0) throw new UsageError(`${what} requires --source <name>`);
-  return source;
-}
+export { type DeliveryStatus, deliveryStatusOf, type ListedEvent } from '../listing';
 
 async function listEvents(parsed: Parsed, ctx: CommandContext): Promise<void> {
   if (parsed.positionals.length > 0) throw new UsageError('usage: hookgate events list --source <name> --since <time> [--until <time>] [--type T] [--status S] [--destination D]');
@@ -93,16 +25,9 @@ async function listEvents(parsed: Parsed, ctx: CommandContext): Promise<void> {
   const only = stringFlag(parsed, 'destination');
   const type = stringFlag(parsed, 'type');
   const target = await ctx.target();
-  const source = sourceOf(target.resources, sourceName);
-  const known = Object.keys(source.destinations);
-  if (only !== undefined && !known.includes(only)) throw new CommandError(`source ${sourceName} has no destination ${JSON.stringify(only)}; known: ${known.join(', ') || 'none'}`);
-  if (status !== undefined && known.length === 0) throw new CommandError(`source ${sourceName} has no destinations, so no delivery status`);
-  const destinations = only === undefined ? known : [only];
-  const archived = await listArchived({ ...archiveOf(target), source: sourceName, since: range.since, until: range.until, ...(type === undefined ? {} : { type }) });
-  const attempts = destinations.length === 0 ? archived.map(() => []) : await mapBounded(archived, (e) => attemptsOfEvent(target, e.dedupeKey));
-  const events = archived
-    .map((event, i) => listedOf(event, destinations, attempts[i] ?? []))
-    .filter((event) => status === undefined || Object.values(event.destinations).includes(status));
+  const listing = await listRange(target, { source: sourceName, since: range.since, until: range.until, ...(type === undefined ? {} : { type }), ...(only === undefined ? {} : { destination: only }), ...(status === undefined ? {} : { status }) });
+  const { destinations } = listing;
+  const events = listing.events.map((e) => e.listed);
   const range_ = { since: range.since.toISOString(), until: range.until.toISOString() };
   print(ctx.io, ctx.json, { source: sourceName, ...range_, events }, () =>
     events.length === 0
