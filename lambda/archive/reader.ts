@@ -8,6 +8,18 @@ import { type ArchiveIndexEntry, hourPrefix, hoursBetween, INDEX_PREFIX, objectK
  * ranged GET of its ciphertext in the archive object, which the caller opens with the envelope
  * (the binding to `{source, dedupeKey}` is checked there: the index holds unauthenticated hints).
  */
+/**
+ * Thrown when an index names an archive object that is gone. The writer never puts an index
+ * before its object, but both expire after `archive.days` by the bucket's lifecycle, which
+ * deletes them in no set order: near the end of retention an index may outlive its object.
+ */
+export class ArchiveObjectMissingError extends Error {
+  constructor(key: string, options?: { cause?: unknown }) {
+    super(`archive object ${key} is gone (expired after archive.days; its index not yet)`, options);
+    this.name = 'ArchiveObjectMissingError';
+  }
+}
+
 /** Requests in flight at once during a listing. */
 const CONCURRENCY = 16;
 
@@ -107,10 +119,17 @@ export async function listArchived(options: ListArchivedOptions): Promise<Archiv
 
 /**
  * The ciphertext of one archived event (one ranged GET): the Encryption SDK message exactly as
- * enqueued, to open with the envelope and the event's `{source, dedupeKey}`.
+ * enqueued, to open with the envelope and the event's `{source, dedupeKey}`. Throws
+ * ArchiveObjectMissingError when its object has expired before its index.
  */
 export async function readArchived(store: ArchiveStore, event: Pick<ArchivedEvent, 'objectKey' | 'offset' | 'length'>): Promise<Buffer> {
-  const bytes = await read(store, event.objectKey, [event.offset, event.offset + event.length - 1]);
+  let bytes: Uint8Array;
+  try {
+    bytes = await read(store, event.objectKey, [event.offset, event.offset + event.length - 1]);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'NoSuchKey') throw new ArchiveObjectMissingError(event.objectKey, { cause: err });
+    throw err;
+  }
   if (bytes.byteLength !== event.length) throw new Error(`archive object ${event.objectKey} is shorter than its index says`);
   return Buffer.from(bytes);
 }

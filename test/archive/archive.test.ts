@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { ARCHIVE_MAGIC, archiveKey, decodeIndex, encodeArchive, encodeArchiveWithIndex, hoursBetween, indexKeyOf, objectKeyOf, parseIndex } from '../../lambda/archive/format';
-import { findArchived, listArchived, readArchived } from '../../lambda/archive/reader';
+import { ArchiveObjectMissingError, type ArchivedEvent, findArchived, listArchived, readArchived } from '../../lambda/archive/reader';
 import { archiveBatch, MAX_POINTERS_PER_OBJECT } from '../../lambda/archive/writer';
 import { enqueue } from '../../lambda/ingest/enqueue';
 import { createEnvelope } from '../../lambda/ingest/envelope';
@@ -396,6 +396,14 @@ describe('processors archive each batch before any work', () => {
     } finally {
       sqs.middlewareStack.remove('archiveOrder');
     }
+  });
+
+  it('an index whose object expired first (lifecycle deletes in no set order) lists, and its body read says the object is gone', async () => {
+    const bucket = await archiveBucket();
+    const { objects } = await archiveBatch([fake('2026-12-01T10:00:00.000Z')], { s3, bucket, payloadBucket: PAYLOADS });
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: objects[0]?.key }));
+    const [event] = await listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') });
+    await expect(readArchived({ s3, bucket }, event as ArchivedEvent)).rejects.toThrow(ArchiveObjectMissingError);
   });
 
   it('an unreadable index object, or a stray key under index/, is refused, not misread', async () => {
