@@ -8,6 +8,7 @@ import { type ArchiveIndexEntry, hourPrefix, hoursBetween, INDEX_PREFIX, objectK
  * ranged GET of its ciphertext in the archive object, which the caller opens with the envelope
  * (the binding to `{source, dedupeKey}` is checked there: the index holds unauthenticated hints).
  */
+
 /**
  * Thrown when an index names an archive object that is gone. The writer never puts an index
  * before its object, but both expire after `archive.days` by the bucket's lifecycle, which
