@@ -10,8 +10,15 @@ import { createHash } from 'node:crypto';
  *   Readers dedupe by dedupe key. No PHI in a key: source names and times only.
  * - An object (`HGA1`): 4 bytes ASCII `HGA1`, a uint32 big-endian N, N bytes of UTF-8 JSON
  *   {@link ArchiveIndex}, then the ciphertexts back to back. Each index entry gives its
- *   ciphertext's `offset` (from the start of the object) and `length`, so a listing reads the
- *   header and index only, and a body is one ranged GET.
+ *   ciphertext's `offset` (from the start of the object) and `length`, so a body is one ranged
+ *   GET.
+ * - Beside each object, its index alone (the same JSON bytes) under `index/` instead of `archive/`,
+ *   `.json` instead of `.hga` ({@link indexKeyOf}): listings read only these small objects, and a
+ *   grant can name the `index/` prefix without the ciphertexts (the viewer policy). The writer
+ *   puts the object first and its index second, so an index never names an object that was not
+ *   written, and a batch counts as archived only once both are (an object left without its index
+ *   by a crash holds only events of a failed batch, which are archived again on its retry). The object keeps its embedded index, so
+ *   it stays self-describing.
  * - A ciphertext is the Encryption SDK message exactly as enqueued (the verifier's sealed
  *   envelope, bound to `{source, dedupeKey}`): the archive never decrypts. The index metadata
  *   comes from the message attributes, unauthenticated hints; the binding is checked when a body
@@ -26,6 +33,10 @@ export const ARCHIVE_HEADER_BYTES = 8;
 export const ARCHIVE_PREFIX = 'archive/';
 /** Extension of archive objects. */
 export const ARCHIVE_EXTENSION = '.hga';
+/** Root of every index key: disjoint from {@link ARCHIVE_PREFIX}. */
+export const INDEX_PREFIX = 'index/';
+/** Extension of index objects. */
+export const INDEX_EXTENSION = '.json';
 
 /** One event in an archive object's index: metadata only. */
 export interface ArchiveIndexEntry {
@@ -66,8 +77,14 @@ export class ArchiveFormatError extends Error {
   }
 }
 
-/** Builds the `HGA1` object of one group: header, index, ciphertexts in the order given. */
-export function encodeArchive(source: string, items: readonly ArchiveItem[]): Buffer {
+/** An `HGA1` object and its index alone: the JSON bytes embedded in the object. */
+export interface EncodedArchive {
+  readonly object: Buffer;
+  readonly index: Buffer;
+}
+
+/** Builds the `HGA1` object of one group (header, index, ciphertexts in the order given) and its index alone. */
+export function encodeArchiveWithIndex(source: string, items: readonly ArchiveItem[]): EncodedArchive {
   // Offsets depend on the index length, which depends on the offsets' digits: settle it by
   // growing the assumed length until the encoded index fits it.
   let indexBytes = 0;
@@ -83,10 +100,15 @@ export function encodeArchive(source: string, items: readonly ArchiveItem[]): Bu
       const header = Buffer.alloc(ARCHIVE_HEADER_BYTES);
       header.write(ARCHIVE_MAGIC, 0, 'ascii');
       header.writeUInt32BE(json.length, 4);
-      return Buffer.concat([header, json, ...items.map(({ ciphertext }) => ciphertext)]);
+      return { object: Buffer.concat([header, json, ...items.map(({ ciphertext }) => ciphertext)]), index: json };
     }
     indexBytes = json.length;
   }
+}
+
+/** Builds the `HGA1` object of one group: header, index, ciphertexts in the order given. */
+export function encodeArchive(source: string, items: readonly ArchiveItem[]): Buffer {
+  return encodeArchiveWithIndex(source, items).object;
 }
 
 /**
@@ -103,9 +125,14 @@ export function indexEnd(head: Uint8Array): number {
 export function decodeIndex(head: Uint8Array): ArchiveIndex {
   const end = indexEnd(head);
   if (head.byteLength < end) throw new ArchiveFormatError('truncated HGA1 index');
+  return parseIndex(Buffer.from(head.buffer, head.byteOffset, head.byteLength).subarray(ARCHIVE_HEADER_BYTES, end));
+}
+
+/** An index from its JSON bytes (an index object, or the index inside an `HGA1` object). */
+export function parseIndex(json: Uint8Array): ArchiveIndex {
   let index: unknown;
   try {
-    index = JSON.parse(Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8', ARCHIVE_HEADER_BYTES, end));
+    index = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
   } catch {
     throw new ArchiveFormatError('unreadable HGA1 index');
   }
@@ -119,16 +146,34 @@ export function compactIso(time: Date): string {
   return time.toISOString().replace(/[-:.]/g, '');
 }
 
-/** The prefix of a source's objects for the UTC hour holding `time`: `archive/<source>/YYYY/MM/DD/HH/`. */
-export function hourPrefix(source: string, time: Date): string {
+/**
+ * The prefix of a source's objects for the UTC hour holding `time`: `archive/<source>/YYYY/MM/DD/HH/`
+ * (under `root`: {@link INDEX_PREFIX} gives the prefix of their indexes).
+ */
+export function hourPrefix(source: string, time: Date, root: string = ARCHIVE_PREFIX): string {
   const [date = '', clock = ''] = time.toISOString().split('T');
-  return `${ARCHIVE_PREFIX}${source}/${date.replace(/-/g, '/')}/${clock.slice(0, 2)}/`;
+  return `${root}${source}/${date.replace(/-/g, '/')}/${clock.slice(0, 2)}/`;
 }
 
 /** The key of a group's object (see the module comment); `first` is its earliest `receivedAt`. */
 export function archiveKey(source: string, first: Date, dedupeKeys: readonly string[]): string {
   const digest = createHash('sha256').update([...dedupeKeys].sort().join('\n'), 'utf8').digest('hex').slice(0, 16);
   return `${hourPrefix(source, first)}${compactIso(first)}-${digest}${ARCHIVE_EXTENSION}`;
+}
+
+/** The key of an object's index: `archive/<path>.hga` → `index/<path>.json`. Throws ArchiveFormatError for another key. */
+export function indexKeyOf(objectKey: string): string {
+  return swapKey(objectKey, [ARCHIVE_PREFIX, ARCHIVE_EXTENSION], [INDEX_PREFIX, INDEX_EXTENSION]);
+}
+
+/** The key of the object an index describes: `index/<path>.json` → `archive/<path>.hga`. Throws ArchiveFormatError for another key. */
+export function objectKeyOf(indexKey: string): string {
+  return swapKey(indexKey, [INDEX_PREFIX, INDEX_EXTENSION], [ARCHIVE_PREFIX, ARCHIVE_EXTENSION]);
+}
+
+function swapKey(key: string, [prefix, extension]: readonly [string, string], [toPrefix, toExtension]: readonly [string, string]): string {
+  if (!key.startsWith(prefix) || !key.endsWith(extension) || key.length <= prefix.length + extension.length) throw new ArchiveFormatError(`${key} is not a key under ${prefix} ending in ${extension}`);
+  return `${toPrefix}${key.slice(prefix.length, key.length - extension.length)}${toExtension}`;
 }
 
 /** The start of each UTC hour that holds a time of `[since, until)`. */

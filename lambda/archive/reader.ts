@@ -1,16 +1,26 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { type ArchiveIndexEntry, decodeIndex, hourPrefix, hoursBetween, indexEnd } from './format';
+import { type ArchiveIndexEntry, hourPrefix, hoursBetween, INDEX_PREFIX, objectKeyOf, parseIndex } from './format';
 
 /**
  * Reading the archive (format.ts) without decrypting: listings read metadata only (one
- * ListObjectsV2 per hour prefix of the range, then each object's header and index: one ranged
- * GET of its first {@link INDEX_READ_BYTES}, a second only when the index is longer), and a
- * body is one ranged GET of its ciphertext, which the caller opens with the envelope (the
- * binding to `{source, dedupeKey}` is checked there: the index holds unauthenticated hints).
+ * ListObjectsV2 per hour prefix of the range under `index/`, then one GET of each index object
+ * listed: never an archive object, so a role granted only `index/` can list), and a body is one
+ * ranged GET of its ciphertext in the archive object, which the caller opens with the envelope
+ * (the binding to `{source, dedupeKey}` is checked there: the index holds unauthenticated hints).
  */
 
-/** Bytes of an object read first: the header and, nearly always, the whole index. */
-export const INDEX_READ_BYTES = 64 * 1024;
+/**
+ * Thrown when an index names an archive object that is gone. The writer never puts an index
+ * before its object, but both expire after `archive.days` by the bucket's lifecycle, which
+ * deletes them in no set order: near the end of retention an index may outlive its object.
+ */
+export class ArchiveObjectMissingError extends Error {
+  constructor(key: string, options?: { cause?: unknown }) {
+    super(`archive object ${key} is gone (expired after archive.days; its index not yet)`, options);
+    this.name = 'ArchiveObjectMissingError';
+  }
+}
+
 /** Requests in flight at once during a listing. */
 const CONCURRENCY = 16;
 
@@ -24,7 +34,7 @@ export interface ArchiveStore {
 /** One archived event: its metadata (hints, as indexed) and where its ciphertext is. */
 export interface ArchivedEvent extends Omit<ArchiveIndexEntry, 'offset' | 'length'> {
   readonly source: string;
-  /** The archive object holding it. */
+  /** The archive object holding it (not its index object). */
   readonly objectKey: string;
   /** Where its ciphertext starts in the object. */
   readonly offset: number;
@@ -57,9 +67,9 @@ export async function mapBounded<T, R>(items: readonly T[], work: (item: T) => P
   return results;
 }
 
-/** Bytes `[start, end]` (inclusive) of an object. */
-async function readRange(store: ArchiveStore, key: string, start: number, end: number): Promise<Uint8Array> {
-  const object = await store.s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key, Range: `bytes=${start}-${end}` }));
+/** Bytes `[start, end]` (inclusive) of an object, or the whole object without a range. */
+async function read(store: ArchiveStore, key: string, range?: readonly [number, number]): Promise<Uint8Array> {
+  const object = await store.s3.send(new GetObjectCommand({ Bucket: store.bucket, Key: key, ...(range === undefined ? {} : { Range: `bytes=${range[0]}-${range[1]}` }) }));
   if (object.Body === undefined) throw new Error(`archive object ${key} has no body`);
   return object.Body.transformToByteArray();
 }
@@ -76,25 +86,23 @@ async function keysUnder(store: ArchiveStore, prefix: string): Promise<string[]>
   return keys;
 }
 
-/** The events an object's index lists; reads its header and index only. */
-async function eventsOf(store: ArchiveStore, key: string): Promise<ArchivedEvent[]> {
-  let head = await readRange(store, key, 0, INDEX_READ_BYTES - 1);
-  const end = indexEnd(head);
-  if (end > head.byteLength) head = Buffer.concat([head, await readRange(store, key, head.byteLength, end - 1)]);
-  const index = decodeIndex(head);
-  return index.events.map((entry) => ({ ...entry, source: index.source, objectKey: key }));
+/** The events an index object lists, located in the archive object it describes. */
+async function eventsOf(store: ArchiveStore, indexKey: string): Promise<ArchivedEvent[]> {
+  const objectKey = objectKeyOf(indexKey);
+  const index = parseIndex(await read(store, indexKey));
+  return index.events.map((entry) => ({ ...entry, source: index.source, objectKey }));
 }
 
 /**
  * The archived events of a source received in `[since, until)`, optionally of one event type,
  * each dedupe key once (a retried batch may have archived it twice; the first object in key
- * order wins), ordered by `receivedAt`. Reads only the hour prefixes of the range and each
- * object's index. Throws when `since` is after `until` or when S3 fails.
+ * order wins), ordered by `receivedAt`. Reads only the hour prefixes of the range under `index/`
+ * and the index objects there. Throws when `since` is after `until` or when S3 fails.
  */
 export async function listArchived(options: ListArchivedOptions): Promise<ArchivedEvent[]> {
   const { source, since, until, type } = options;
   if (since.getTime() > until.getTime()) throw new RangeError('since is after until');
-  const keys = (await mapBounded(hoursBetween(since, until), (hour) => keysUnder(options, hourPrefix(source, hour)))).flat();
+  const keys = (await mapBounded(hoursBetween(since, until), (hour) => keysUnder(options, hourPrefix(source, hour, INDEX_PREFIX)))).flat();
   const seen = new Set<string>();
   const events: ArchivedEvent[] = [];
   for (const listed of await mapBounded(keys, (key) => eventsOf(options, key))) {
@@ -112,10 +120,17 @@ export async function listArchived(options: ListArchivedOptions): Promise<Archiv
 
 /**
  * The ciphertext of one archived event (one ranged GET): the Encryption SDK message exactly as
- * enqueued, to open with the envelope and the event's `{source, dedupeKey}`.
+ * enqueued, to open with the envelope and the event's `{source, dedupeKey}`. Throws
+ * ArchiveObjectMissingError when its object has expired before its index.
  */
 export async function readArchived(store: ArchiveStore, event: Pick<ArchivedEvent, 'objectKey' | 'offset' | 'length'>): Promise<Buffer> {
-  const bytes = await readRange(store, event.objectKey, event.offset, event.offset + event.length - 1);
+  let bytes: Uint8Array;
+  try {
+    bytes = await read(store, event.objectKey, [event.offset, event.offset + event.length - 1]);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'NoSuchKey') throw new ArchiveObjectMissingError(event.objectKey, { cause: err });
+    throw err;
+  }
   if (bytes.byteLength !== event.length) throw new Error(`archive object ${event.objectKey} is shorter than its index says`);
   return Buffer.from(bytes);
 }
@@ -132,7 +147,8 @@ export interface FindArchivedOptions extends ArchiveStore {
 
 /**
  * The archived event with this dedupe key in a time range (the key holds no time, so the
- * range bounds the search: default the last 24 hours), or undefined.
+ * range bounds the search: default the last 24 hours), or undefined. Reads index objects only,
+ * as {@link listArchived} does.
  */
 export async function findArchived(options: FindArchivedOptions): Promise<ArchivedEvent | undefined> {
   const until = options.until ?? new Date();

@@ -1,14 +1,16 @@
 import type { SQSRecord } from 'aws-lambda';
 import { MessageFormatError, PayloadStoreError } from '../ingest/errors';
 import { fetchCiphertext, type MessageHints, readMetadata, s3ClientOf, type S3ClientSource } from '../ingest/message';
-import { archiveKey, type ArchiveItem, encodeArchive, hourPrefix } from './format';
+import { archiveKey, type ArchiveItem, encodeArchiveWithIndex, hourPrefix, indexKeyOf } from './format';
 
 /**
  * The archive writer: a source's processor calls {@link archiveBatch} on its whole SQS batch
  * before any record is handled or forwarded, and fails the batch when it throws, so nothing
- * reaches a handler or a destination unarchived. One PUT per (source, UTC hour) group of the
+ * reaches a handler or a destination unarchived. One object per (source, UTC hour) group of the
  * batch (format.ts), more only for a group holding over {@link MAX_POINTERS_PER_OBJECT} bodies
- * too large for SQS (so a batch of large bodies never sits in memory at once); no KMS call (the ciphertexts are stored as enqueued; the bucket encrypts
+ * too large for SQS (so a batch of large bodies never sits in memory at once); each object is
+ * two PUTs: the object, then its index (only once the object is stored, so an index never names
+ * a missing object). No KMS call (the ciphertexts are stored as enqueued; the bucket encrypts
  * with its key through S3).
  *
  * Records that can never open are not archived (they go to the DLQ, never to a handler or a
@@ -30,9 +32,11 @@ export interface ArchiveWriterDeps {
   readonly now?: () => Date;
 }
 
-/** One object the writer put. */
+/** One object the writer put, with its index. */
 export interface ArchivedObject {
   readonly key: string;
+  /** Its index object's key (format.ts `indexKeyOf`). */
+  readonly indexKey: string;
   /** Events in it. */
   readonly events: number;
   /** Its size in bytes. */
@@ -132,10 +136,10 @@ function partsOf(pending: readonly Pending[]): Pending[][] {
 
 /**
  * Archives a batch (see the module comment): groups its records by source and UTC hour of
- * `receivedAt` and writes one `HGA1` object per group (more only for a group with many pointer
- * messages). Objects of inline messages only are written in parallel; those holding pointer
- * messages one after another. Throws when a payload object cannot be read or a PUT fails: the
- * caller must then fail the whole batch.
+ * `receivedAt` and writes one `HGA1` object and its index per group (more only for a group with
+ * many pointer messages). Objects of inline messages only are written in parallel; those holding
+ * pointer messages one after another. Throws when a payload object cannot be read or a PUT
+ * fails: the caller must then fail the whole batch (its retry writes the objects again).
  */
 export async function archiveBatch(records: readonly SQSRecord[], deps: ArchiveWriterDeps): Promise<ArchiveBatchResult> {
   const now = deps.now ?? (() => new Date());
@@ -151,9 +155,12 @@ export async function archiveBatch(records: readonly SQSRecord[], deps: ArchiveW
     const first = part.find((item) => items.some(({ dedupeKey }) => dedupeKey === item.hints.dedupeKey));
     if (first === undefined) return undefined;
     const key = archiveKey(first.hints.source, first.time, items.map(({ dedupeKey }) => dedupeKey));
-    const body = encodeArchive(first.hints.source, items);
-    await s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/octet-stream' }));
-    return { key, events: items.length, bytes: body.length };
+    const { object, index } = encodeArchiveWithIndex(first.hints.source, items);
+    const indexKey = indexKeyOf(key);
+    // The object first: its index is put only once the object is stored.
+    await s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: object, ContentType: 'application/octet-stream' }));
+    await s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: indexKey, Body: index, ContentType: 'application/json' }));
+    return { key, indexKey, events: items.length, bytes: object.length };
   };
   const parts = partsOf(pending);
   const inline = parts.filter((part) => part.every(({ hints }) => hints.payload === 'inline'));

@@ -26,10 +26,13 @@ export const ARCHIVE_ACCESS_LOG_PREFIX = 'archive-bucket/';
 
 /**
  * The archive of every accepted event (lambda/archive/): sealed envelopes as enqueued, under
- * `archive/<source>/`, written by each source's processor. KMS with the stack key (bucket key
- * on, so S3 rarely calls KMS), TLS only, no public access, server access logs, expiration after
- * `days`. With `objectLock`, versioning and Object Lock with that default retention: an
- * archived object cannot be changed or deleted before it expires (`compliance`: by no one).
+ * `archive/<source>/`, and each object's index under `index/<source>/`, written by each source's
+ * processor. KMS with the stack key (bucket key on, so S3 rarely calls KMS, and the encryption
+ * context S3 gives KMS is the bucket's ARN, which the viewer policy's Decrypt names), TLS only, no
+ * public access, server access logs, expiration after `days`. With `objectLock`, versioning and
+ * Object Lock with that default retention: an archived object cannot be changed or deleted before
+ * it expires (`compliance`: by no one). Expiration and Object Lock apply to the whole bucket, so
+ * to archive objects and their indexes alike.
  */
 export class ArchiveBucket extends Construct {
   public readonly bucket: s3.Bucket;
@@ -57,6 +60,7 @@ export class ArchiveBucket extends Construct {
           }),
       lifecycleRules: [
         {
+          // No prefix filter: it expires the objects under archive/ and their indexes under index/.
           expiration: retention,
           abortIncompleteMultipartUploadAfter: Duration.days(1),
           // Versions exist only with Object Lock: a retried batch's overwrite, and expired objects.

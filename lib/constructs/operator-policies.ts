@@ -6,6 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { INDEX_PREFIX } from '../../lambda/archive/format';
 import { CIRCUIT_KEY_PREFIX } from '../../lambda/delivery/circuit';
 import { CONTEXT_PURPOSE, PURPOSE } from '../../lambda/ingest/envelope';
 import { acknowledge } from '../nag';
@@ -34,12 +35,14 @@ export interface OperatorPoliciesProps {
  * to attach them). Neither is attached to anything by the stack.
  *
  * - viewer: metadata only. The stack's outputs, queue and DLQ depths, the delivery table (circuit
- *   states, attempt records: no body), the metrics, the audit log, and the archive's object
- *   names. No `kms:Decrypt` of any kind and no `s3:GetObject`: every stored body is behind the
- *   stack key (SSE-KMS on the archive and payload buckets, SSE on the queues), so a GetObject
- *   or ReceiveMessage without Decrypt is refused anyway, and with a storage-level Decrypt it
- *   would hand out every sealed envelope. The viewer therefore cannot read DLQ messages or
- *   archive indexes (`dlq list`, `events list`): those are operator commands.
+ *   states, attempt records: no body), the metrics, the audit log, and the archive's index
+ *   objects (`events list`, `events show` without `--body`): ListBucket only with an `index/`
+ *   prefix, GetObject only under `index/`, and `kms:Decrypt` of the stack key only when S3 asks
+ *   for it (`kms:ViaService`) for the archive bucket (its ARN is the encryption context S3 gives
+ *   with a bucket key). So no archive object (S3 refuses the GET), no sealed envelope (a direct
+ *   Decrypt has no ViaService, and its context is hookgate's, not the bucket's), nothing in the
+ *   payload bucket or a queue (another context, and no GetObject or ReceiveMessage): the viewer
+ *   cannot read DLQ messages (`dlq list` is an operator command).
  * - operator: everything the viewer has, plus opening envelopes (`kms:Decrypt` only under
  *   hookgate's envelope encryption context), reading and writing stored objects and queue
  *   messages through S3 and SQS (`kms:ViaService`), sending to work and destination queues
@@ -55,7 +58,7 @@ export class OperatorPolicies extends Construct {
     super(scope, id);
     const viewing = viewerStatements(props);
     this.viewer = new iam.ManagedPolicy(this, 'Viewer', {
-      description: 'hookgate command, viewer: status, attempts, audit records, archive names; no decrypt',
+      description: 'hookgate command, viewer: status, attempts, audit records, archive indexes; no body, no envelope',
       statements: viewing,
     });
     this.operator = new iam.ManagedPolicy(this, 'Operator', {
@@ -73,6 +76,10 @@ export class OperatorPolicies extends Construct {
       if (bucket === undefined) continue;
       const bucketId = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
       findings.push([`AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, 'Objects are written per event or batch; the operator reads stored bodies of every source (its envelope Decrypt is the gate, audited by the command).']);
+    }
+    if (props.archiveBucket !== undefined) {
+      const bucketId = stack.getLogicalId(props.archiveBucket.node.defaultChild as s3.CfnBucket);
+      findings.push([`AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${INDEX_PREFIX}*]`, 'Index objects are written per batch; the grant is limited to the metadata under index/ (no ciphertext is stored there).']);
     }
     for (const policy of [this.viewer, this.operator]) {
       for (const [finding, reason] of findings) acknowledge(policy, finding, reason);
@@ -96,10 +103,23 @@ function viewerStatements(props: OperatorPoliciesProps): iam.PolicyStatement[] {
   if (props.deliveryTable !== undefined) {
     statements.push(new iam.PolicyStatement({ sid: 'DeliveryRead', actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [props.deliveryTable.tableArn] }));
   }
-  if (props.archiveBucket !== undefined) {
-    statements.push(new iam.PolicyStatement({ sid: 'ArchiveNames', actions: ['s3:ListBucket'], resources: [props.archiveBucket.bucketArn] }));
-  }
+  if (props.archiveBucket !== undefined) statements.push(...archiveIndexStatements(props.archiveBucket, props.key));
   return statements;
+}
+
+/** Reading the archive's index objects (lambda/archive/format.ts `index/`) and nothing else of it. */
+function archiveIndexStatements(bucket: s3.IBucket, key: kms.IKey): iam.PolicyStatement[] {
+  const region = Stack.of(key).region;
+  return [
+    new iam.PolicyStatement({ sid: 'ArchiveIndexNames', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${INDEX_PREFIX}*`] } } }),
+    new iam.PolicyStatement({ sid: 'ArchiveIndexes', actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${INDEX_PREFIX}*`)] }),
+    new iam.PolicyStatement({
+      sid: 'ArchiveIndexDecryption',
+      actions: ['kms:Decrypt'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:EncryptionContext:aws:s3:arn': bucket.bucketArn } },
+    }),
+  ];
 }
 
 function operatorStatements(props: OperatorPoliciesProps): iam.PolicyStatement[] {

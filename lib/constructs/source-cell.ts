@@ -9,7 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { configSchema, durationSeconds, type NamedSource } from '../../lambda/config/schema';
 import { ENV } from '../../lambda/runtime/env';
-import { ARCHIVE_PREFIX } from '../../lambda/archive/format';
+import { ARCHIVE_PREFIX, INDEX_PREFIX } from '../../lambda/archive/format';
 import { METRICS } from '../../lambda/runtime/telemetry';
 import { acknowledge } from '../nag';
 import { DestinationCell, destinationsOf } from './destination-cell';
@@ -285,23 +285,29 @@ export class SourceCell extends Construct {
     });
   }
 
-  /** The processor may add objects under `archive/<source>/` of the archive bucket, encrypted by S3 with the stack key; nothing else. */
+  /**
+   * The processor may add objects under `archive/<source>/` and their indexes under
+   * `index/<source>/` of the archive bucket, encrypted by S3 with the stack key; nothing else.
+   */
   private grantArchive(bucket: s3.IBucket, key: kms.IKey): void {
     const name = this.sourceName;
+    const prefixes = [ARCHIVE_PREFIX, INDEX_PREFIX].map((root) => `${root}${name}/`);
     this.processor.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ArchiveOwnSource',
         actions: ['s3:PutObject'],
-        resources: [`${bucket.bucketArn}/${ARCHIVE_PREFIX}${name}/*`],
+        resources: prefixes.map((prefix) => `${bucket.bucketArn}/${prefix}*`),
       }),
     );
     this.processor.addToRolePolicy(serviceKeyUse(key, 'ArchiveEncryption', 's3', ['kms:GenerateDataKey']));
     const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
-    acknowledge(
-      this.processor.role,
-      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ARCHIVE_PREFIX}${name}/*]`,
-      `Archive object keys are generated per batch; the grant is limited to adding objects under this source's prefix ${ARCHIVE_PREFIX}${name}/ in the archive bucket.`,
-    );
+    for (const prefix of prefixes) {
+      acknowledge(
+        this.processor.role,
+        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        `Archive object and index keys are generated per batch; the grant is limited to adding objects under this source's prefix ${prefix} in the archive bucket.`,
+      );
+    }
   }
 
   private destinationCells(props: SourceCellProps, sourceJson: string, removalPolicy: RemovalPolicy): DestinationCell[] {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { ARCHIVE_MAGIC, archiveKey, decodeIndex, encodeArchive, hoursBetween } from '../../lambda/archive/format';
-import { findArchived, INDEX_READ_BYTES, listArchived, readArchived } from '../../lambda/archive/reader';
+import { ARCHIVE_MAGIC, archiveKey, decodeIndex, encodeArchive, encodeArchiveWithIndex, hoursBetween, indexKeyOf, objectKeyOf, parseIndex } from '../../lambda/archive/format';
+import { ArchiveObjectMissingError, type ArchivedEvent, findArchived, listArchived, readArchived } from '../../lambda/archive/reader';
 import { archiveBatch, MAX_POINTERS_PER_OBJECT } from '../../lambda/archive/writer';
 import { enqueue } from '../../lambda/ingest/enqueue';
 import { createEnvelope } from '../../lambda/ingest/envelope';
@@ -53,9 +53,21 @@ async function archiveBucket(): Promise<string> {
   return bucket;
 }
 
-async function keysOf(bucket: string): Promise<string[]> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+async function keysOf(bucket: string, prefix?: string): Promise<string[]> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ...(prefix === undefined ? {} : { Prefix: prefix }) }));
   return (listed.Contents ?? []).map(({ Key }) => Key as string).sort();
+}
+
+/** The archive objects of a bucket; fails unless each has its index object and every index its object. */
+async function objectsOf(bucket: string): Promise<string[]> {
+  const objects = await keysOf(bucket, 'archive/');
+  expect((await keysOf(bucket, 'index/')).map(objectKeyOf).sort()).toEqual(objects);
+  return objects;
+}
+
+async function bytesOf(bucket: string, key: string): Promise<Buffer> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return Buffer.from(await object.Body!.transformToByteArray());
 }
 
 let seq = 0;
@@ -89,6 +101,24 @@ async function verifierRecords(events: readonly { receivedAt: string; eventType:
 
 const at = (iso: string): Date => new Date(iso);
 
+/** Runs `work` while every PutObject of a key matching `keys` fails as S3 would (a 503). */
+async function failingPuts(keys: RegExp, work: () => Promise<void>): Promise<void> {
+  const name = 'failingPuts';
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const { Key } = args.input as { Key?: string };
+      if (context.commandName === 'PutObjectCommand' && Key !== undefined && keys.test(Key)) throw Object.assign(new Error('injected PUT failure'), { name: 'ServiceUnavailable', $retryable: {} });
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    await work();
+  } finally {
+    s3.middlewareStack.remove(name);
+  }
+}
+
 describe('format', () => {
   it('HGA1: magic, index length, JSON index whose offsets point at each ciphertext', () => {
     const items = [1, 2, 3].map((n) => ({ dedupeKey: `${SOURCE}:k${n}`, receivedAt: '2026-12-01T10:00:00.000Z', ciphertext: Buffer.alloc(n * 1000, n) }));
@@ -101,6 +131,22 @@ describe('format', () => {
       expect(entry.size).toBe(entry.length);
     });
     expect(() => decodeIndex(Buffer.from('HGB1\0\0\0\0'))).toThrow('not an HGA1 archive object');
+    // The index alone: the very bytes embedded in the object.
+    const { object: same, index: alone } = encodeArchiveWithIndex(SOURCE, items);
+    expect(same.equals(object)).toBe(true);
+    expect(object.subarray(8, 8 + alone.length).equals(alone)).toBe(true);
+    expect(parseIndex(alone)).toEqual(index);
+    expect(() => parseIndex(Buffer.from('{"version":2}'))).toThrow('unknown HGA1 index');
+  });
+
+  it('index keys: the object key under index/ with .json, and back; nothing else maps', () => {
+    const key = archiveKey(SOURCE, at('2026-12-01T10:04:05.123Z'), ['stripe:a']);
+    const index = indexKeyOf(key);
+    expect(index).toBe(key.replace(/^archive\//, 'index/').replace(/\.hga$/, '.json'));
+    expect(objectKeyOf(index)).toBe(key);
+    expect(() => indexKeyOf('index/stripe/x.json')).toThrow('is not a key under archive/');
+    expect(() => objectKeyOf('archive/stripe/x.hga')).toThrow('is not a key under index/');
+    expect(() => objectKeyOf('index/stripe/x.hga')).toThrow('is not a key under index/');
   });
 
   it('keys: per source and UTC hour, the first receive time, and a digest of the sorted dedupe keys', () => {
@@ -123,7 +169,8 @@ describe('writer and reader round trip', () => {
     expect(records.filter((r) => r.messageAttributes.payload?.stringValue === 's3')).toHaveLength(1);
     const result = await archiveBatch(records, { s3, bucket, payloadBucket: PAYLOADS, source: SOURCE });
     expect(result).toMatchObject({ archived: 3, skipped: 0 });
-    expect(await keysOf(bucket)).toEqual(result.objects.map(({ key }) => key));
+    expect(await objectsOf(bucket)).toEqual(result.objects.map(({ key }) => key).sort());
+    expect(result.objects.map(({ indexKey }) => indexKey)).toEqual(result.objects.map(({ key }) => indexKeyOf(key)));
 
     const listed = await listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') });
     expect(listed.map((e) => e.eventType)).toEqual(['invoice.paid', 'invoice.paid', 'charge.failed']);
@@ -140,23 +187,23 @@ describe('writer and reader round trip', () => {
       const opened = await envelope.open(ciphertext, { source: SOURCE, dedupeKey: event.dedupeKey });
       expect(opened.body.toString('utf8')).toBe(bodies.get(event.dedupeKey));
     }
-    // The index holds metadata only: no body, no marker.
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: result.objects[0]?.key }));
-    const index = decodeIndex(Buffer.from(await object.Body!.transformToByteArray()));
+    // The index object holds the object's own index (metadata only: no body, no marker).
+    const index = decodeIndex(await bytesOf(bucket, result.objects[0]?.key as string));
+    expect(parseIndex(await bytesOf(bucket, result.objects[0]?.indexKey as string))).toEqual(index);
     expect(JSON.stringify(index)).not.toContain('PHI-');
     expect(await findArchived({ s3, bucket, source: SOURCE, dedupeKey: listed[1]?.dedupeKey as string, until: at('2026-12-01T11:00:00Z') })).toEqual(listed[1]);
     expect(await findArchived({ s3, bucket, source: SOURCE, dedupeKey: 'stripe:unknown', until: at('2026-12-01T11:00:00Z') })).toBeUndefined();
   });
 
-  it('groups a batch by UTC hour (one PUT per hour) and keeps separate batches of one hour in separate objects', async () => {
+  it('groups a batch by UTC hour (one object and its index per hour) and keeps separate batches of one hour in separate objects', async () => {
     const bucket = await archiveBucket();
     const first = [fake('2026-12-01T10:59:59.999Z'), fake('2026-12-01T11:00:00.000Z'), fake('2026-12-01T10:10:00.000Z')];
     const second = [fake('2026-12-01T11:30:00.000Z')];
     const calls = countCalls(s3);
     await archiveBatch(first, { s3, bucket, payloadBucket: PAYLOADS });
-    expect(calls.of('PutObjectCommand')).toBe(2);
+    expect(calls.of('PutObjectCommand')).toBe(4);
     await archiveBatch(second, { s3, bucket, payloadBucket: PAYLOADS });
-    const keys = await keysOf(bucket);
+    const keys = await objectsOf(bucket);
     expect(keys.map((k) => k.split('/').slice(0, 6).join('/'))).toEqual(['archive/stripe/2026/12/01/10', 'archive/stripe/2026/12/01/11', 'archive/stripe/2026/12/01/11']);
     // The 10:00 object is named after its earliest event.
     expect(keys[0]).toContain('/20261201T101000000Z-');
@@ -173,16 +220,44 @@ describe('writer and reader round trip', () => {
     await archiveBatch(batch, { s3, bucket, payloadBucket: PAYLOADS });
     // SQS may hand the same records back in another order.
     await archiveBatch([...batch].reverse(), { s3, bucket, payloadBucket: PAYLOADS });
-    expect(await keysOf(bucket)).toHaveLength(1);
+    expect(await objectsOf(bucket)).toHaveLength(1);
     // A partial retry (the first record was deleted after success) writes another object.
     await archiveBatch(batch.slice(1), { s3, bucket, payloadBucket: PAYLOADS });
-    expect(await keysOf(bucket)).toHaveLength(2);
+    expect(await objectsOf(bucket)).toHaveLength(2);
     const range = { s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') };
     const listed = await listArchived(range);
     expect(listed.map((e) => e.dedupeKey)).toEqual(batch.map((r) => r.messageAttributes.dedupeKey?.stringValue));
     expect((await listArchived({ ...range, type: 'a' })).map((e) => e.eventType)).toEqual(['a', 'a']);
     expect(await listArchived({ ...range, type: 'none' })).toEqual([]);
     await expect(listArchived({ ...range, since: range.until, until: range.since })).rejects.toThrow('since is after until');
+  });
+
+  it('a crash between the two PUTs fails the batch and lists none of its events; the retry archives them; no index is put before its object', async () => {
+    const bucket = await archiveBucket();
+    const deps = { s3, bucket, payloadBucket: PAYLOADS };
+    const range = { s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') };
+    const batch = [fake('2026-12-01T10:01:00.000Z'), fake('2026-12-01T10:02:00.000Z')];
+    // The object is stored, then its index PUT fails (the invocation dies there).
+    await failingPuts(/^index\//, () => expect(archiveBatch(batch, deps)).rejects.toThrow('injected PUT failure'));
+    expect(await keysOf(bucket, 'archive/')).toHaveLength(1);
+    expect(await keysOf(bucket, 'index/')).toEqual([]);
+    // Nothing of the failed batch is listed as archived (and nothing of it was handled or forwarded).
+    expect(await listArchived(range)).toEqual([]);
+    // SQS hands the records back in another composition: every event is archived and listed, the
+    // object without an index stays unlisted (it holds only events archived again here).
+    const extra = fake('2026-12-01T10:03:00.000Z');
+    await archiveBatch([batch[1] as SQSRecord, extra, batch[0] as SQSRecord], deps);
+    expect((await listArchived(range)).map((e) => e.dedupeKey)).toEqual([...batch, extra].map((r) => r.messageAttributes.dedupeKey?.stringValue));
+    expect(await keysOf(bucket, 'archive/')).toHaveLength(2);
+    expect(await keysOf(bucket, 'index/')).toHaveLength(1);
+    // The retry of the identical batch completes the first object with its index.
+    await archiveBatch(batch, deps);
+    expect(await objectsOf(bucket)).toHaveLength(2);
+
+    // When the object PUT fails, its index is never put.
+    const other = await archiveBucket();
+    await failingPuts(/^archive\//, () => expect(archiveBatch(batch, { ...deps, bucket: other })).rejects.toThrow('injected PUT failure'));
+    expect(await keysOf(other)).toEqual([]);
   });
 
   it('leaves out records that can never open (another source, not hookgate format, a missing payload object) and fails when S3 does', async () => {
@@ -214,24 +289,23 @@ describe('writer and reader round trip', () => {
     expect(result.objects.map(({ events }) => events).sort()).toEqual([3, MAX_POINTERS_PER_OBJECT].sort());
     // The same records give the same objects again (a retried batch overwrites).
     await archiveBatch([...batch].reverse(), { s3, bucket, payloadBucket: PAYLOADS });
-    expect(await keysOf(bucket)).toHaveLength(2);
+    expect(await objectsOf(bucket)).toHaveLength(2);
     const listed = await listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') });
     expect(listed).toHaveLength(batch.length);
   });
 
-  it('reads an index longer than the first ranged GET with a second one', async () => {
+  it('reads a long index (over 64 KiB) with one GET of its index object, never touching the archive object', async () => {
     const bucket = await archiveBucket();
     const batch = Array.from({ length: 700 }, () => fake('2026-12-01T10:00:00.000Z', 'bulk.event.with.a.rather.long.type.name'));
     const { objects } = await archiveBatch(batch, { s3, bucket, payloadBucket: PAYLOADS });
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objects[0]?.key, Range: 'bytes=4-7' }));
-    expect(Buffer.from(await object.Body!.transformToByteArray()).readUInt32BE(0)).toBeGreaterThan(INDEX_READ_BYTES);
+    expect((await bytesOf(bucket, objects[0]?.indexKey as string)).length).toBeGreaterThan(64 * 1024);
     const calls = countCalls(s3);
     const listed = await listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') });
     expect(listed).toHaveLength(700);
-    expect(calls.of('GetObjectCommand')).toBe(2);
+    expect(calls.calls.filter((c) => c.command === 'GetObjectCommand').map((c) => c.key)).toEqual([objects[0]?.indexKey]);
   });
 
-  it('lists one hour among a day of events with one LIST and one ranged GET per object of that hour', async () => {
+  it('lists one hour among a day of events with one LIST and one GET per index object of that hour', async () => {
     const bucket = await archiveBucket();
     // A day: 24 hours, 4 batches an hour of 25 events each.
     const batches: SQSRecord[][] = [];
@@ -245,8 +319,14 @@ describe('writer and reader round trip', () => {
     const listed = await listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T13:00:00Z'), until: at('2026-12-01T14:00:00Z') });
     expect(listed).toHaveLength(100);
     expect(listed.every((e) => e.receivedAt.startsWith('2026-12-01T13:'))).toBe(true);
-    // Measured: of 96 objects (2,400 events), the hour costs 1 LIST and 4 GETs (its 4 objects' indexes).
+    // Measured: of 96 objects (2,400 events), the hour costs 1 LIST of its index prefix and 4 GETs
+    // (its 4 index objects); no archive object is read.
     expect(Object.fromEntries(calls.counts)).toEqual({ ListObjectsV2Command: 1, GetObjectCommand: 4 });
+    expect(calls.calls.map((c) => c.prefix ?? c.key)).toEqual(['index/stripe/2026/12/01/13/', ...Array.from({ length: 4 }, () => expect.stringMatching(/^index\/stripe\/2026\/12\/01\/13\/.*\.json$/))]);
+    // findArchived reads the same way: index objects only.
+    calls.clear();
+    expect(await findArchived({ s3, bucket, source: SOURCE, dedupeKey: listed[7]?.dedupeKey as string, since: at('2026-12-01T13:00:00Z'), until: at('2026-12-01T14:00:00Z') })).toEqual(listed[7]);
+    expect(calls.calls.every((c) => (c.prefix ?? c.key ?? '').startsWith('index/'))).toBe(true);
   });
 });
 
@@ -318,9 +398,21 @@ describe('processors archive each batch before any work', () => {
     }
   });
 
-  it('an unreadable archive object is refused, not misread', async () => {
+  it('an index whose object expired first (lifecycle deletes in no set order) lists, and its body read says the object is gone', async () => {
     const bucket = await archiveBucket();
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'archive/stripe/2026/12/01/10/x.hga', Body: 'not an archive' }));
-    await expect(listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') })).rejects.toThrow('not an HGA1 archive object');
+    const { objects } = await archiveBatch([fake('2026-12-01T10:00:00.000Z')], { s3, bucket, payloadBucket: PAYLOADS });
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: objects[0]?.key }));
+    const [event] = await listArchived({ s3, bucket, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') });
+    await expect(readArchived({ s3, bucket }, event as ArchivedEvent)).rejects.toThrow(ArchiveObjectMissingError);
+  });
+
+  it('an unreadable index object, or a stray key under index/, is refused, not misread', async () => {
+    const range = { s3, source: SOURCE, since: at('2026-12-01T10:00:00Z'), until: at('2026-12-01T11:00:00Z') };
+    const unreadable = await archiveBucket();
+    await s3.send(new PutObjectCommand({ Bucket: unreadable, Key: 'index/stripe/2026/12/01/10/x.json', Body: 'not an index' }));
+    await expect(listArchived({ ...range, bucket: unreadable })).rejects.toThrow('unreadable HGA1 index');
+    const stray = await archiveBucket();
+    await s3.send(new PutObjectCommand({ Bucket: stray, Key: 'index/stripe/2026/12/01/10/x.hga', Body: '{}' }));
+    await expect(listArchived({ ...range, bucket: stray })).rejects.toThrow('is not a key under index/');
   });
 });

@@ -1,7 +1,7 @@
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { decodeIndex } from '../../lambda/archive/format';
+import { ARCHIVE_PREFIX, decodeIndex, INDEX_PREFIX, objectKeyOf } from '../../lambda/archive/format';
 import { listArchived } from '../../lambda/archive/reader';
 import { archiveBatch } from '../../lambda/archive/writer';
 import { inlineSecretsOf, namedSource, type NamedSource } from '../../lambda/config/schema';
@@ -109,9 +109,12 @@ it('accepted count == archived count == handled count after a burst with crashes
   expect(archivedKeys.size).toBe(accepted);
   expect(handled.size).toBe(accepted);
   expect([...handled].sort()).toEqual([...archivedKeys].sort());
-  // Every object written, crashed batches' included: at least one index entry per accepted event,
-  // more when a retried batch came back in another composition (the listing dedupes those).
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: ARCHIVE }));
+  // Every object written, crashed batches' included, has its index object: at least one index
+  // entry per accepted event, more when a retried batch came back in another composition (the
+  // listing dedupes those).
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: ARCHIVE, Prefix: ARCHIVE_PREFIX }));
+  const indexes = await s3.send(new ListObjectsV2Command({ Bucket: ARCHIVE, Prefix: INDEX_PREFIX }));
+  expect((indexes.Contents ?? []).map(({ Key }) => objectKeyOf(Key as string)).sort()).toEqual((listed.Contents ?? []).map(({ Key }) => Key).sort());
   const entries = await Promise.all(
     (listed.Contents ?? []).map(async ({ Key }) => {
       const object = await s3.send(new GetObjectCommand({ Bucket: ARCHIVE, Key }));

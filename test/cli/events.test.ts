@@ -2,12 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQSRecord } from 'aws-lambda';
 import { tmpdir } from 'node:os';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type AuditRecord } from '../../cli/audit';
 import { runCli } from '../../cli/main';
 import { deliveryStatusOf } from '../../cli/commands/events';
 import { type LocalState } from '../../cli/targets/local';
-import { archiveKey, encodeArchive } from '../../lambda/archive/format';
 import { createHistoryStore } from '../../lambda/delivery/history';
 import { createEnvelope, type Envelope } from '../../lambda/ingest/envelope';
 import { localClients } from '../../local/emulators';
@@ -17,6 +16,7 @@ import { createQueues, type Emulators, queued, receive, startEmulators, TABLE } 
 import { replayIdOf } from '../../lambda/delivery/engine';
 import { openMessage } from '../../lambda/ingest/message';
 import { run, writeState } from './harness';
+import { putArchived } from '../archive/rig';
 
 // `hookgate events list` and `events show` against the emulators: archive objects written in the
 // archive format, attempts in the delivery history, bodies sealed with a local key shared
@@ -71,8 +71,7 @@ beforeAll(async () => {
     })),
   );
   for (const group of [items.slice(0, 2), items.slice(2)]) {
-    const first = group[0] as (typeof items)[number];
-    await s3.send(new PutObjectCommand({ Bucket: ARCHIVE, Key: archiveKey('stripe', new Date(first.receivedAt), group.map((i) => i.dedupeKey)), Body: encodeArchive('stripe', group) }));
+    await putArchived(s3, ARCHIVE, 'stripe', group);
   }
   const history = createHistoryStore({ client: emulators.dynamodb, tableName: TABLE, days: 30 });
   await history.record({ dedupeKey: 'stripe:evt_1', source: 'stripe', destination: 'billing', attempt: 1, at: '2026-12-01T10:15:01.000Z', statusCode: 503, latencyMs: 90, verdict: 'retry' });
@@ -83,7 +82,7 @@ beforeAll(async () => {
   for (const [source, key, type] of [['shop', 'shop:o1', 'order.created'], ['shop', 'shop:c1', 'customer.created'], ['plain', 'plain:p1', 'ping'], ['plain', 'plain:big', 'ping']] as const) {
     const at = '2026-12-01T11:50:00.000Z';
     const ciphertext = await envelope.seal(key === 'plain:big' ? BIG_BODY : Buffer.from(`{"id":"${key}"}`), { source, dedupeKey: key }, { receivedAt: at, eventType: type, typeSigned: true });
-    await s3.send(new PutObjectCommand({ Bucket: ARCHIVE, Key: archiveKey(source, new Date(at), [key]), Body: encodeArchive(source, [{ dedupeKey: key, eventType: type, receivedAt: at, ciphertext }]) }));
+    await putArchived(s3, ARCHIVE, source, [{ dedupeKey: key, eventType: type, receivedAt: at, ciphertext }]);
   }
   state = {
     version: 1,
@@ -248,7 +247,7 @@ describe('events show', () => {
     // An object whose index claims evt_9 but holds evt_1's ciphertext (the index is an unauthenticated hint).
     const ciphertext = await envelope.seal(Buffer.from('x'), { source: 'stripe', dedupeKey: 'stripe:evt_1' }, { receivedAt: '2026-12-01T11:40:00.000Z', typeSigned: false });
     const item = { dedupeKey: 'stripe:evt_9', receivedAt: '2026-12-01T11:40:00.000Z', ciphertext };
-    await s3.send(new PutObjectCommand({ Bucket: ARCHIVE, Key: archiveKey('stripe', new Date(item.receivedAt), [item.dedupeKey]), Body: encodeArchive('stripe', [item]) }));
+    await putArchived(s3, ARCHIVE, 'stripe', [item]);
     const r = await runBytes(['events', 'show', 'stripe:evt_9', '--body', '--reason', 'check binding']);
     expect(r.code).toBe(1);
     expect(r.bytes.length).toBe(0);

@@ -8,8 +8,9 @@ import type { HookgateStack } from '../../lib/hookgate-stack';
 import { asArray, identityStatements, logicalId, resources, type Statement, synthConfig } from './helpers';
 
 // The archive's CDK side: the bucket (KMS, TLS only, lifecycle, optional Object Lock, access
-// logs), each source's processor may only add objects under archive/<source>/, the fan-out of a
-// source with destinations takes the archive's larger batches, the output the CLI reads.
+// logs), each source's processor may only add objects under archive/<source>/ and
+// index/<source>/, the fan-out of a source with destinations takes the archive's larger batches,
+// the output the CLI reads.
 
 const actionsOf = (s: Statement): string[] => asArray(s.Action);
 const http = { type: 'http' as const, url: 'https://billing.example.com/hooks', secretName: 'hookgate/staging/out/billing' };
@@ -55,6 +56,17 @@ describe('archive bucket', () => {
     expect(bucket.VersioningConfiguration).toBeUndefined();
   });
 
+  it('expires and locks the index objects as the archive objects: one lifecycle rule with no prefix or tag filter', () => {
+    for (const built of [synth('default'), synth('compliance', { objectLock: 'compliance', days: 90 })]) {
+      const bucket = archiveBucket(built);
+      const rules = (bucket.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+      expect(rules).toHaveLength(1);
+      for (const filter of ['Prefix', 'TagFilters', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan']) expect(rules[0]?.[filter]).toBeUndefined();
+      // Object Lock's default retention is bucket-wide: it has no filter to miss index/.
+      if (bucket.ObjectLockConfiguration !== undefined) expect(Object.keys((bucket.ObjectLockConfiguration as { Rule: object }).Rule)).toEqual(['DefaultRetention']);
+    }
+  });
+
   it('refuses every request without TLS', () => {
     const built = synth('default');
     built.template.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -90,7 +102,7 @@ describe('archive bucket', () => {
 });
 
 describe('archive grants and wiring', () => {
-  it('each processor may only put objects under archive/<source>/, through S3 with the stack key; nothing else reaches the bucket', () => {
+  it('each processor may only put objects under archive/<source>/ and index/<source>/, through S3 with the stack key; no other function reaches the bucket', () => {
     const { stack, template } = synth('default');
     const bucketId = logicalId(stack, stack.hookgate.archive.bucket);
     const onArchive = identityStatements(template).filter(({ statement }) => JSON.stringify(statement.Resource).includes(bucketId));
@@ -99,7 +111,7 @@ describe('archive grants and wiring', () => {
       const mine = onArchive.filter(({ roles }) => roles.includes(logicalId(stack, cell.processor.role)));
       expect(mine).toHaveLength(1);
       expect(actionsOf(mine[0]!.statement)).toEqual(['s3:PutObject']);
-      expect(mine[0]!.statement.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/archive/${cell.sourceName}/*`]] });
+      expect(mine[0]!.statement.Resource).toEqual(['archive', 'index'].map((root) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${root}/${cell.sourceName}/*`]] })));
       const generate = identityStatements(template).filter(({ roles, statement }) => roles.includes(logicalId(stack, cell.processor.role)) && statement.Sid === 'ArchiveEncryption');
       expect(generate.map(({ statement }) => JSON.stringify(statement.Condition))).toEqual([expect.stringContaining('"s3."')]);
     }
