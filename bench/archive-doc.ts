@@ -17,6 +17,13 @@ const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
 const RATES = [1, 10, 50, 100, 500] as const;
 const SECONDS_PER_MONTH = (365 / 12) * 86_400;
 
+/** The lowest steady rate (events/s, from the doc's grid) at which a source without destinations meets the target. */
+function targetRate(model: ArchiveCostModel): string {
+  const grid = Array.from({ length: 400 }, (_, i) => 5 * (i + 1));
+  const rate = grid.find((r) => archiveScenario('', model.rates, eventsPerWrite(r, model.facts.archive), model.facts).total <= ARCHIVE_TARGET_PER_M);
+  return rate === undefined ? 'no rate under 2,000' : String(rate);
+}
+
 /** The archive's section of docs/cost.md. */
 export function renderArchiveCost(model: ArchiveCostModel, result: ArchiveResult): string[] {
   const { facts, measured, handlers, fanOut, rates } = model;
@@ -24,7 +31,9 @@ export function renderArchiveCost(model: ArchiveCostModel, result: ArchiveResult
   const largest = measured[measured.length - 1];
   const hour = listingCost(result.hour.s3.calls);
   const getsPerObject = (result.hour.s3.calls.GetObject ?? 0) / Math.max(1, result.hour.objects);
-  const busyObjects = 3600;
+  const busyRate = RATES[RATES.length - 1];
+  const busyE = eventsPerWrite(busyRate, archive);
+  const busyObjects = Math.ceil((busyRate * 3600) / busyE);
   const busy = (Math.ceil(busyObjects / 1000) * PRICES.s3PutPer1k + busyObjects * getsPerObject * PRICES.s3GetPer1k) / 1000;
   const verdict = (total: number): string => (total <= ARCHIVE_TARGET_PER_M ? `**${usd(total)}: met**` : `**${usd(total)}: missed**`);
   return [
@@ -61,10 +70,9 @@ export function renderArchiveCost(model: ArchiveCostModel, result: ArchiveResult
     'up to `archive.batchWindowSeconds` (default 1) to fill them (Lambda allows more than 10 per batch only with a window of 1 s or more),',
     "and archives them in one write before any handler runs or any event is forwarded. A source without destinations runs the team's",
     'handlers on that batch, all records at once (partial batch failures: a failed record alone is retried). A source that sets its own',
-    '`batchSize` (1 to 10, no window) caps the handlers running at once per invocation, and pays for it in archive writes:',
-    `E <= its batchSize, ${usd(archiveScenario('', rates, 10, facts).total)} per million at 10. The queue's visibility timeout stays 6 x the processor`,
-    'timeout plus the window (AWS guidance for event source mappings); the processor timeout covers the whole batch, whose handlers run in',
-    'parallel.',
+    '`batchSize` (1 to 10, filled within the same window) caps the handlers running at once per invocation, and pays for it in archive',
+    `writes: E <= its batchSize, ${usd(archiveScenario('', rates, 10, facts).total)} per million at 10. The queue's visibility timeout is 6 x the processor timeout`,
+    'plus the window (AWS guidance for event source mappings); the processor timeout covers the whole batch, whose handlers run in parallel.',
     '',
     '### What sets E',
     '',
@@ -80,7 +88,8 @@ export function renderArchiveCost(model: ArchiveCostModel, result: ArchiveResult
       return `| ${rate} | ${fixed(monthly / 1e6, 1)} M | ${fixed(e, 1)} | ${usd(total)} | ${usd((total * monthly) / 1e6)} |`;
     }),
     '',
-    'A quiet source pays more per event but little in dollars; `archive.batchWindowSeconds` (up to 300) buys larger writes with latency:',
+    `At the template's window the target holds from about ${targetRate(model)} events/s; a quieter source pays more per event (the per-month column says how much).`,
+    '`archive.batchWindowSeconds` (up to 300) buys larger writes with latency:',
     `at 20 s, 10 events/s gives E ~ ${fixed(eventsPerWrite(10, { ...archive, processorWindowSeconds: 20 }), 0)} (${usd(archiveScenario('', rates, eventsPerWrite(10, { ...archive, processorWindowSeconds: 20 }), facts).total)} per million), and each event waits at most 20 s more.`,
     '',
     '### Lookups',
@@ -92,8 +101,9 @@ export function renderArchiveCost(model: ArchiveCostModel, result: ArchiveResult
     '| --- | ---: | ---: | --- | ---: | ---: |',
     ...[result.hour, result.day].map((l) => `| ${l.label} | ${l.objects} | ${l.listed} | ${calls(l)} | ${kib(l.s3.getBytes)} | ${fixed(l.ratio)}x |`),
     '',
-    `The day takes ${fixed(result.dayOverHour, 1)}x the hour: a listing reads only the hour prefixes of its range. One hour costs ${hour.requests} requests, ${usd(hour.dollars)};`,
-    `at 100 events/s and E = 100 an hour is ${busyObjects} objects: ${Math.ceil(busyObjects / 1000)} LISTs + ${fixed(busyObjects * getsPerObject, 0)} GETs = ${usd(busy)} per listing.`,
+    `The day takes ${fixed(result.dayOverHour, 1)}x the hour: a listing reads only the hour prefixes of its range. Bytes read: ${kib(result.hour.s3.getBytes / Math.max(1, result.hour.objects))} per object`,
+    `(the reader's first ranged GET; what it decodes is the header and index). One hour costs ${hour.requests} requests, $${fixed(hour.dollars * 1000, 4)} per thousand listings;`,
+    `at ${busyRate} events/s (E = ${fixed(busyE, 0)}) an hour is ${busyObjects} objects: ${Math.ceil(busyObjects / 1000)} LISTs + ${fixed(busyObjects * getsPerObject, 0)} GETs = ${usd(busy)} per listing.`,
     'Showing or replaying a body is one more ranged GET.',
     '',
     'With `archive.objectLock`, the bucket is versioned: a retried batch that writes the same object again keeps the previous version until',

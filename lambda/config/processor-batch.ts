@@ -12,6 +12,10 @@ import type { EnvironmentConfig, NamedSource } from './schema';
  *   its handlers run at once per invocation (partial batch failures either way), so the setting
  *   caps them, at the archive's cost. It still waits up to the window, which fills its batches.
  * - Without the archive: `batchSize` (default 10, Lambda's), no window.
+ *
+ * The processor's timeout covers a whole batch: its records run at once (Powertools'
+ * BatchProcessor), so a batch takes about as long as its slowest handler, plus the archive write.
+ * The queue's visibility timeout is six timeouts plus the window (AWS guidance; source-cell.ts).
  */
 
 /** A processor's batch: records per invocation at most, and seconds its mapping waits to fill one. */

@@ -192,7 +192,7 @@ function commonFields<S extends z.ZodMiniType<string, string>>(secret: S) {
       z.optional(wholeNumber(1, 10)),
     ),
     maxConcurrency: doc('Processor: most concurrent invocations.', z._default(wholeNumber(2, 1000, " (Lambda's SQS limit)"), 5)),
-    processorTimeoutSeconds: doc("Processor: timeout in seconds; the queue's visibility timeout is 6x this.", z._default(wholeNumber(1, 900), 30)),
+    processorTimeoutSeconds: doc("Processor: timeout in seconds, for a whole batch (its handlers run at once); the queue's visibility timeout is 6x this plus archive.batchWindowSeconds.", z._default(wholeNumber(1, 900), 30)),
     allowedIps: doc(
       "CIDRs allowed to call this source's path (enforced by WAF).",
       z.optional(z.array(cidr(), { error: 'must be a non-empty list of CIDRs' }).check(z.minLength(1, { error: 'must be a non-empty list of CIDRs' }))),
