@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type ArchiveCostModel, archiveCostModel } from './archive-cost';
+import { renderArchiveCost } from './archive-doc';
 import { applied, ASSUMPTIONS, type CostModel, costModel, DAYS_PER_MONTH, describeSampling, headline, levers, logDollarsPerGb, PRICES, usd, xrayPerMillion } from './cost';
 import { type DestinationCostModel, destinationCostModel } from './destination-cost';
 import { destinationFacts } from './destination-facts';
@@ -33,8 +35,8 @@ function factRows(f: StackFacts): string[] {
   ];
 }
 
-/** docs/cost.md; with `destinations` (the destinations model), its Destinations section. */
-export function renderCost(model: CostModel, results: BenchResults, destinations?: DestinationCostModel): string {
+/** docs/cost.md; with `destinations` (the destinations model), its Destinations section; with `archive` (the archive model), its Archive section. */
+export function renderCost(model: CostModel, results: BenchResults, destinations?: DestinationCostModel, archive?: ArchiveCostModel): string {
   const lines: string[] = [];
   const push = (...l: string[]): void => void lines.push(...l);
   const f = model.facts;
@@ -129,6 +131,7 @@ export function renderCost(model: CostModel, results: BenchResults, destinations
     '',
   );
   if (destinations !== undefined && results.destinations !== undefined) push(...renderDestinationCost(destinations, results.destinations, headline(model, 10 * M, false)));
+  if (archive !== undefined && results.archive !== undefined) push('', ...renderArchiveCost(archive, results.archive), '');
   return lines.join('\n');
 }
 
@@ -168,7 +171,8 @@ if (require.main === module) {
     const facts = stackFacts();
     const model = costModel(results, facts);
     const destinations = results.destinations === undefined ? undefined : destinationCostModel(results.destinations, destinationFacts(facts.interfaceEndpoints), facts);
-    writeFileAtomic(plan.cost, withHandWritten(renderCost(model, results, destinations), join(__dirname, '..', COMMITTED.cost)));
+    const archive = results.archive === undefined ? undefined : archiveCostModel(results.archive, facts);
+    writeFileAtomic(plan.cost, withHandWritten(renderCost(model, results, destinations, archive), join(__dirname, '..', COMMITTED.cost)));
     console.log(`wrote ${plan.cost}`);
   } catch (err) {
     console.error(err);

@@ -30,6 +30,7 @@ export const PRICES = {
   dashboardMonth: 3,
   s3PutPer1k: 0.005,
   s3GetPer1k: 0.0004,
+  s3StandardGbMonth: 0.023,
   secretMonth: 0.4,
   secretsPer10k: 0.05,
   xrayPerMTraces: 5,

@@ -2,6 +2,9 @@
  * The bench's report: the targets (each measured figure against its goal) and the generated
  * block of docs/performance.md, both from one run's results.
  */
+import { ARCHIVE_TARGET_PER_M, type ArchiveCostModel } from './archive-cost';
+import type { ArchiveResult } from './archive';
+import { archiveFigures } from './archive-doc';
 import type { BenchResults, Target } from './results';
 import { DESTINATION_TARGET_PER_M } from './destination-cost';
 import { destinationFigures } from './destinations-doc';
@@ -9,8 +12,11 @@ import { formatRows } from './verify';
 
 const fixed = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-/** The targets; `destinationPerM`: what one http destination adds per million 2 KB events (the destinations cost model). */
-export function targets(r: Omit<BenchResults, 'targets'>, costAt10M: number, destinationPerM?: number): Target[] {
+/**
+ * The targets; `destinationPerM`: what one http destination adds per million 2 KB events (the
+ * destinations cost model); `archive`: the archive cost model.
+ */
+export function targets(r: Omit<BenchResults, 'targets'>, costAt10M: number, destinationPerM?: number, archive?: ArchiveCostModel): Target[] {
   const out: Target[] = [];
   const add = (name: string, value: string, target: string, met: boolean): void => void out.push({ name, value, target, met });
   for (const row of r.verify.filter((x) => x.kind === 'verify')) add(`verify ${row.provider} ${row.bytes / 1024} KB / bare HMAC`, `${fixed(row.ratio)}x`, '<= 1.5x', row.ratio <= 1.5);
@@ -39,6 +45,24 @@ export function targets(r: Omit<BenchResults, 'targets'>, costAt10M: number, des
     const complete = (s: typeof d.one): boolean => s.delivered === s.events * s.destinations && s.left === 0;
     add('destinations: delivered == events x destinations, queues and DLQs empty (1 and 3)', `${d.one.delivered} / ${d.one.events}, ${d.three.delivered} / ${d.three.events * 3}`, 'equal, 0', complete(d.one) && complete(d.three));
     if (destinationPerM !== undefined) add('one http destination adds per million 2 KB events (measured batch)', `$${fixed(destinationPerM)}`, `<= $${fixed(DESTINATION_TARGET_PER_M)}`, destinationPerM <= DESTINATION_TARGET_PER_M);
+  }
+  return [...out, ...archiveTargets(archive, r.archive)];
+}
+
+/** The archive's targets: what each writer adds per million (the cost model), and a listing of one hour among a day lists that hour's events. */
+export function archiveTargets(model: ArchiveCostModel | undefined, result: ArchiveResult | undefined): Target[] {
+  const out: Target[] = [];
+  for (const scenario of model === undefined ? [] : [model.handlers, model.fanOut]) {
+    out.push({ name: `the archive adds per million 2 KB events, ${scenario.name}`, value: `$${fixed(scenario.total)}`, target: `<= $${fixed(ARCHIVE_TARGET_PER_M)}`, met: scenario.total <= ARCHIVE_TARGET_PER_M });
+  }
+  if (result !== undefined) {
+    const perHour = result.options.objectsPerHour * result.options.eventsPerObject;
+    out.push({
+      name: 'archive: a listing of one hour among a day lists that hour only, the day all of it',
+      value: `${result.hour.listed} / ${result.day.listed}`,
+      target: `${perHour} / ${24 * perHour}`,
+      met: result.hour.listed === perHour && result.day.listed === 24 * perHour,
+    });
   }
   return out;
 }
@@ -108,6 +132,7 @@ export function figures(r: BenchResults): string {
     '',
     `Network touched at init: verifier ${cs.network.verifier?.length ?? 0} attempts, processor ${cs.network.processor?.length ?? 0} attempts.`,
     ...(r.destinations === undefined ? [] : ['', ...destinationFigures(r.destinations)]),
+    ...(r.archive === undefined ? [] : ['', ...archiveFigures(r.archive)]),
   ];
   return lines.join('\n');
 }

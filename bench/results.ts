@@ -1,3 +1,4 @@
+import type { ArchiveResult } from './archive';
 import type { ColdStartResult } from './coldstart';
 import type { DestinationsResult } from './destinations';
 import type { E2eResult } from './e2e';
@@ -31,5 +32,7 @@ export interface BenchResults {
   readonly coldStart: ColdStartResult;
   /** Forwarding to destinations (absent in runs before issue #10). */
   readonly destinations?: DestinationsResult;
+  /** The archive's writes and listings (absent in runs before issue #11). */
+  readonly archive?: ArchiveResult;
   readonly targets: readonly Target[];
 }

@@ -62,6 +62,26 @@ export interface StackFacts {
   readonly endpointAzs: number;
   /** EMF metric names the functions emit per source (lambda/runtime/telemetry.ts). */
   readonly metricsPerSource: number;
+  /** What sets the archive's cost. */
+  readonly archive: ArchiveFacts;
+}
+
+/** The archive as the template has it: the batches its writers get, its retention, its encryption. */
+export interface ArchiveFacts {
+  /** Records per invocation of the measured source's processor (a source without destinations: it runs handlers), from its event source mapping. */
+  readonly processorBatch: number;
+  /** That mapping's batching window, seconds (0: none). */
+  readonly processorWindowSeconds: number;
+  /** That mapping's most concurrent invocations: the pollers a batch is spread over. */
+  readonly processorConcurrency: number;
+  /** Records per invocation of a fan-out (a source with destinations): the config's archive.batchSize. */
+  readonly fanOutBatch: number;
+  /** Its batching window, seconds (archive.batchWindowSeconds). */
+  readonly fanOutWindowSeconds: number;
+  /** Days until the bucket's lifecycle expires an archived object. */
+  readonly days: number;
+  /** SSE-KMS through an S3 bucket key (S3 calls KMS per bucket key, not per object). */
+  readonly bucketKey: boolean;
 }
 
 interface CfnResource {
@@ -154,6 +174,13 @@ export function readStackFacts(stack: HookgateStack, template: Template, from: s
   const interfaces = ofType('AWS::EC2::VPCEndpoint').filter(([, r]) => prop(r, 'VpcEndpointType') === 'Interface');
 
   const nonMetricKeys: ReadonlySet<string> = new Set(['namespacePrefix', 'service', 'sourceDimension']);
+  const processorId = idOf(cell.processor.function.node.defaultChild);
+  const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, r]) => targetOf(prop(r, 'FunctionName')) === processorId)?.[1];
+  if (mapping === undefined) throw new Error(`stack facts: the processor of ${sourceName} has no event source mapping`);
+  const bucket = all[idOf(stack.hookgate.archive.bucket.node.defaultChild) ?? ''];
+  const expirations = list(prop(bucket, 'LifecycleConfiguration', 'Rules')).map((r) => (isRecord(r) ? r.ExpirationInDays : undefined)).filter((d) => d !== undefined);
+  if (expirations.length !== 1) throw new Error(`stack facts: the archive bucket has ${expirations.length} expiration rules, not one`);
+  const archiveConfig = stack.hookgate.config.archive;
   return {
     from: `${from}, source ${sourceName}`,
     sources: stack.cells.length,
@@ -176,6 +203,15 @@ export function readStackFacts(stack: HookgateStack, template: Template, from: s
     interfaceEndpoints: interfaces.length,
     endpointAzs: Math.max(0, ...interfaces.map(([, r]) => list(prop(r, 'SubnetIds')).length)),
     metricsPerSource: Object.keys(METRICS).filter((k) => !nonMetricKeys.has(k)).length,
+    archive: {
+      processorBatch: num(prop(mapping, 'BatchSize'), 'the processor mapping BatchSize'),
+      processorWindowSeconds: num(prop(mapping, 'MaximumBatchingWindowInSeconds') ?? 0, 'the processor mapping MaximumBatchingWindowInSeconds'),
+      processorConcurrency: num(prop(mapping, 'ScalingConfig', 'MaximumConcurrency'), 'the processor mapping MaximumConcurrency'),
+      fanOutBatch: archiveConfig.batchSize,
+      fanOutWindowSeconds: archiveConfig.batchWindowSeconds,
+      days: num(expirations[0], 'the archive ExpirationInDays'),
+      bucketKey: list(prop(bucket, 'BucketEncryption', 'ServerSideEncryptionConfiguration')).some((c) => isRecord(c) && c.BucketKeyEnabled === true),
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { processorBatch } from '../lambda/config/processor-batch';
 import { type EnvironmentConfig, inlineSecretsOf, namedSources } from '../lambda/config/schema';
 import { createEnvelope } from '../lambda/ingest/envelope';
 import { createLocalKms, type LocalKms, localKeyring } from './kms';
@@ -18,7 +19,7 @@ import { createLogger, type IngestLogger } from '../lambda/runtime/observability
 import { errorName } from '../lambda/runtime/error-names';
 import { createLocalVerifier } from './verifier';
 import { localClients, type LocalStack, startLocalStack } from './emulators';
-import { type Poller, startPoller } from './poller';
+import { MAX_RECEIVE_BATCH, type Poller, startPoller } from './poller';
 import { type LocalServer, type ProxyHandler, startServer } from './server';
 import { createSinkHandler } from './sink';
 import { UsageError } from './cli';
@@ -251,7 +252,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalApp> {
           queueUrl: queues?.queueUrl ?? '',
           handler: processor,
           functionName: `hookgate-processor-${source.name}`,
-          batchSize: source.batchSize,
+          // One ReceiveMessage returns at most 10 records and the poller has no batching window:
+          // local batches stop at 10 where Lambda's fill up to the archive's batch.
+          batchSize: Math.min(MAX_RECEIVE_BATCH, processorBatch(source, options.config.archive).batchSize),
           functionTimeoutMs: source.processorTimeoutSeconds * 1000,
           ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
           // invoke: the batch stays for retry; receive/delete: the queue was unreachable.

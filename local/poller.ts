@@ -17,6 +17,9 @@ import { invokeWithTimeout, lambdaContext } from './apigateway';
  * the queue's redrive policy moves them to the DLQ after maxReceiveCount.
  */
 
+/** Most messages one ReceiveMessage returns (SQS's limit), so the most a local batch holds. */
+export const MAX_RECEIVE_BATCH = 10;
+
 /** A processor Lambda handler. `void` means every record succeeded. */
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
@@ -27,7 +30,7 @@ export interface PollerOptions {
   readonly handler: SqsHandler;
   /** Name of the function, for its context. */
   readonly functionName: string;
-  /** Records per batch (1 to 10): the source's batchSize in config. */
+  /** Records per batch, 1 to {@link MAX_RECEIVE_BATCH}: what one ReceiveMessage returns (the poller has no batching window). */
   readonly batchSize: number;
   /** Long-poll wait, seconds. @default 20 */
   readonly waitTimeSeconds?: number;

@@ -187,9 +187,12 @@ function commonFields<S extends z.ZodMiniType<string, string>>(secret: S) {
       z.optional(z.string({ error: 'must be an absolute http(s) URL' }).check(z.refine(httpUrl, { error: 'must be an absolute http(s) URL' }))),
     ),
     maxReceiveCount: doc('Processor: receives before a message moves to the DLQ.', z._default(wholeNumber(1, 1000), 5)),
-    batchSize: doc('Processor: SQS batch size.', z._default(wholeNumber(1, 10), 10)),
+    batchSize: doc(
+      "Processor of a source without destinations: records per invocation, whose handlers run at once. Default: archive.batchSize (one archive write per batch). Set it (1 to 10) to cap the handlers running at once, at the archive's cost: one write per batch, $0.50 per million events at 10 (docs/cost.md). A source with destinations fans out archive.batchSize.",
+      z.optional(wholeNumber(1, 10)),
+    ),
     maxConcurrency: doc('Processor: most concurrent invocations.', z._default(wholeNumber(2, 1000, " (Lambda's SQS limit)"), 5)),
-    processorTimeoutSeconds: doc("Processor: timeout in seconds; the queue's visibility timeout is 6x this.", z._default(wholeNumber(1, 900), 30)),
+    processorTimeoutSeconds: doc("Processor: timeout in seconds, for a whole batch (its handlers run at once); the queue's visibility timeout is 6x this plus archive.batchWindowSeconds.", z._default(wholeNumber(1, 900), 30)),
     allowedIps: doc(
       "CIDRs allowed to call this source's path (enforced by WAF).",
       z.optional(z.array(cidr(), { error: 'must be a non-empty list of CIDRs' }).check(z.minLength(1, { error: 'must be a non-empty list of CIDRs' }))),
@@ -410,8 +413,8 @@ export const configSchema = z.strictObject(
                 'S3 Object Lock mode of the archive bucket, retention = days: `governance` (privileged users can lift it) or `compliance` (no one can, not even root). Only at bucket creation. Default: no Object Lock.',
                 z.optional(z.enum(['governance', 'compliance'], { error: 'must be governance or compliance' })),
               ),
-              batchSize: doc('SQS batch size of the fan-out processor of a source with destinations: events per archive PUT at most.', z._default(wholeNumber(1, 10_000, " (Lambda's SQS limit)"), 100)),
-              batchWindowSeconds: doc('Seconds the fan-out processor waits to fill a batch (MaximumBatchingWindowInSeconds); at least 1 when batchSize is over 10.', z._default(wholeNumber(0, 300), 1)),
+              batchSize: doc("SQS batch size of every source's processor (a source without destinations may set a smaller batchSize): events per archive write at most.", z._default(wholeNumber(1, 10_000, " (Lambda's SQS limit)"), 100)),
+              batchWindowSeconds: doc("Seconds every source's processor waits to fill a batch (MaximumBatchingWindowInSeconds): latency traded for fewer archive writes; at least 1 when batchSize is over 10.", z._default(wholeNumber(0, 300), 1)),
             },
             { error: invalidObject('must be an object') },
           )

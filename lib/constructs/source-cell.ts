@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { processorBatch } from '../../lambda/config/processor-batch';
 import { configSchema, durationSeconds, type NamedSource } from '../../lambda/config/schema';
 import { ENV } from '../../lambda/runtime/env';
 import { ARCHIVE_PREFIX, INDEX_PREFIX } from '../../lambda/archive/format';
@@ -71,9 +72,9 @@ export interface SourceCellProps {
 export interface SourceArchive {
   /** The archive bucket (ArchiveBucket): the processor may put objects under `archive/<source>/` only. */
   readonly bucket: s3.IBucket;
-  /** The fan-out's SQS batch size, for a source with destinations (the config's archive.batchSize). */
+  /** The processor's SQS batch size (the config's archive.batchSize; a source without destinations may set a smaller `batchSize`). */
   readonly batchSize: number;
-  /** The fan-out's batching window, seconds (the config's archive.batchWindowSeconds). */
+  /** The processor's batching window, seconds (the config's archive.batchWindowSeconds). */
   readonly batchWindowSeconds: number;
 }
 
@@ -104,9 +105,10 @@ export class SourceCell extends Construct {
     const processorTimeout = Duration.seconds(source.processorTimeoutSeconds);
     const keyArn = props.encryptionKey.keyArn;
     const prefixArn = `${props.payloadBucket.bucketArn}/${source.name}/*`;
-    // A source with destinations fans out larger batches when archiving: fewer archive PUTs.
-    const fanOutBatch = props.archive !== undefined && destinationsOf([source]).length > 0 ? props.archive : undefined;
-    const batchingWindow = fanOutBatch?.batchWindowSeconds ?? 0;
+    // The processor archives each batch in one write before any work: larger batches, filled for
+    // the window, make fewer writes (lambda/config/processor-batch.ts says who gets which).
+    const batch = processorBatch(source, props.archive);
+    const batchingWindow = batch.batchWindowSeconds;
 
     this.queues = new EncryptedQueue(this, 'Queues', {
       encryptionKey: props.encryptionKey,
@@ -212,7 +214,7 @@ export class SourceCell extends Construct {
       `SqsEventSource:${Names.nodeUniqueId(queue.node)}`,
       {
         eventSourceArn: queue.queueArn,
-        batchSize: fanOutBatch?.batchSize ?? source.batchSize,
+        batchSize: batch.batchSize,
         ...(batchingWindow > 0 ? { maxBatchingWindow: Duration.seconds(batchingWindow) } : {}),
         maxConcurrency: source.maxConcurrency,
         reportBatchItemFailures: true,

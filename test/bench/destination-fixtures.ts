@@ -100,6 +100,7 @@ export function stackFactsOf(overrides: Partial<StackFacts> = {}): StackFacts {
     interfaceEndpoints: 0,
     endpointAzs: 0,
     metricsPerSource: 10,
+    archive: { processorBatch: 100, processorWindowSeconds: 1, processorConcurrency: 5, fanOutBatch: 100, fanOutWindowSeconds: 1, days: 30, bucketKey: true },
     ...overrides,
   };
 }

@@ -135,7 +135,6 @@ describe('defaults', () => {
           toleranceSeconds: 300,
           maxBodyBytes: 1024 * 1024,
           maxReceiveCount: 5,
-          batchSize: 10,
           maxConcurrency: 5,
           processorTimeoutSeconds: 30,
           signatureFailureThreshold: 20,

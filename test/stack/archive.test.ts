@@ -9,8 +9,8 @@ import { asArray, identityStatements, logicalId, resources, type Statement, synt
 
 // The archive's CDK side: the bucket (KMS, TLS only, lifecycle, optional Object Lock, access
 // logs), each source's processor may only add objects under archive/<source>/ and
-// index/<source>/, the fan-out of a source with destinations takes the archive's larger batches,
-// the output the CLI reads.
+// index/<source>/, every processor takes the archive's larger batches (a handlers' processor may
+// cap its own), the output the CLI reads.
 
 const actionsOf = (s: Statement): string[] => asArray(s.Action);
 const http = { type: 'http' as const, url: 'https://billing.example.com/hooks', secretName: 'hookgate/staging/out/billing' };
@@ -20,6 +20,7 @@ function config(archive?: EnvironmentConfigInput['archive']): EnvironmentConfigI
     sources: {
       stripe: { provider: 'stripe', secretName: 'hookgate/staging/stripe', destinations: { billing: http } },
       github: { provider: 'github', secretName: 'hookgate/staging/github', batchSize: 5 },
+      shopify: { provider: 'shopify', secretName: 'hookgate/staging/shopify' },
     },
     alarms: { email: 'oncall@example.com' },
     retain: false,
@@ -129,7 +130,7 @@ describe('archive grants and wiring', () => {
     }
   });
 
-  it('the fan-out of a source with destinations takes archive.batchSize and batchWindowSeconds; a handlers\' processor keeps its own batch', () => {
+  it('every processor takes archive.batchSize within archive.batchWindowSeconds; a handlers\' processor that sets batchSize keeps it, within the window', () => {
     const check = (name: string, archive: EnvironmentConfigInput['archive'], batch: number, window: number): void => {
       const { stack, template } = synth(name, archive);
       const mappings = resources(template, 'AWS::Lambda::EventSourceMapping');
@@ -138,16 +139,25 @@ describe('archive grants and wiring', () => {
         return Object.values(mappings).find((m) => JSON.stringify(m.Properties?.FunctionName).includes(logicalId(stack, cell!.processor.function)))?.Properties;
       };
       expect(of('stripe')).toMatchObject({ BatchSize: batch, MaximumBatchingWindowInSeconds: window });
-      expect(of('github')?.BatchSize).toBe(5);
-      expect(of('github')?.MaximumBatchingWindowInSeconds).toBeUndefined();
+      expect(of('shopify')).toMatchObject({ BatchSize: batch, MaximumBatchingWindowInSeconds: window });
+      expect(of('github')).toMatchObject({ BatchSize: 5, MaximumBatchingWindowInSeconds: window });
       // Lambda's advice: the visibility timeout covers six function timeouts and the batching window.
       const queues = resources(template, 'AWS::SQS::Queue');
       const visibility = (source: string): unknown => queues[logicalId(stack, stack.hookgate.sources.get(source)!.queues.queue)]?.Properties?.VisibilityTimeout;
-      expect(visibility('stripe')).toBe(6 * 30 + window);
-      expect(visibility('github')).toBe(6 * 30);
+      for (const source of ['stripe', 'shopify', 'github']) expect(visibility(source)).toBe(6 * 30 + window);
     };
     check('default', undefined, 100, 1);
     check('larger', { batchSize: 500, batchWindowSeconds: 5 }, 500, 5);
+  });
+
+  it('a batch of 10 or fewer may go without a window: the mapping then has none', () => {
+    const { stack, template } = synth('no window', { batchSize: 10, batchWindowSeconds: 0 });
+    for (const source of ['stripe', 'shopify', 'github']) {
+      const cell = stack.hookgate.sources.get(source);
+      const mapping = Object.values(resources(template, 'AWS::Lambda::EventSourceMapping')).find((m) => JSON.stringify(m.Properties?.FunctionName).includes(logicalId(stack, cell!.processor.function)));
+      expect(mapping?.Properties?.MaximumBatchingWindowInSeconds).toBeUndefined();
+      expect(mapping?.Properties?.BatchSize).toBe(source === 'github' ? 5 : 10);
+    }
   });
 });
 

@@ -87,8 +87,13 @@ describe.each(ENVS)('%s: queues', (env) => {
 });
 
 describe.each(ENVS)('%s: processors', (env) => {
-  it('every processor reports batch item failures, with batch size and concurrency from config', () => {
-    const sources = Object.fromEntries(namedSources(shippedConfig(env)).map((s) => [s.name, s]));
+  it('every processor reports batch item failures, with concurrency from config and the archive\'s batch (a handlers\' processor\'s own batchSize when set) filled within its window', () => {
+    const config = shippedConfig(env);
+    const sources = Object.fromEntries(namedSources(config).map((s) => [s.name, s]));
+    const batchOf = (name: string): number => {
+      const source = sources[name];
+      return Object.keys(source.destinations ?? {}).length > 0 ? config.archive.batchSize : (source.batchSize ?? config.archive.batchSize);
+    };
     const mappings = Object.values(resources(templates[env], 'AWS::Lambda::EventSourceMapping'));
     for (const cell of stacks[env].cells) {
       const mapping = mappings.find(
@@ -96,7 +101,8 @@ describe.each(ENVS)('%s: processors', (env) => {
       );
       expect(mapping?.Properties).toMatchObject({
         FunctionResponseTypes: ['ReportBatchItemFailures'],
-        BatchSize: sources[cell.sourceName].batchSize ?? 10,
+        BatchSize: batchOf(cell.sourceName),
+        MaximumBatchingWindowInSeconds: config.archive.batchWindowSeconds,
         ScalingConfig: { MaximumConcurrency: sources[cell.sourceName].maxConcurrency ?? 5 },
         EventSourceArn: { 'Fn::GetAtt': [logicalId(stacks[env], cell.queues.queue), 'Arn'] },
       });
@@ -643,7 +649,8 @@ describe('config values reach the template', () => {
     const { stack, template } = custom;
     const cell = stack.cells[0];
     const queue = resources(template, 'AWS::SQS::Queue')[logicalId(stack, cell.queues.queue)];
-    expect(queue.Properties).toMatchObject({ VisibilityTimeout: 720, RedrivePolicy: { maxReceiveCount: 3 } });
+    // Six processor timeouts plus the archive's batching window (1 s).
+    expect(queue.Properties).toMatchObject({ VisibilityTimeout: 6 * 120 + 1, RedrivePolicy: { maxReceiveCount: 3 } });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 4, ScalingConfig: { MaximumConcurrency: 7 } });
     const processor = resources(template, 'AWS::Lambda::Function')[logicalId(stack, cell.processor.function)];
     expect(processor.Properties?.Timeout).toBe(120);
