@@ -1,18 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { type AuditRecord } from '../../cli/audit';
 import { DEFAULT_RATE } from '../../cli/commands/replay';
 import { type CliDeps, defaultTarget, runCli } from '../../cli/main';
 import { INTERRUPTED, pacer } from '../../cli/replay';
 import { type LocalState } from '../../cli/targets/local';
-import { archiveKey, encodeArchive } from '../../lambda/archive/format';
 import { createHistoryStore } from '../../lambda/delivery/history';
 import { localClients } from '../../local/emulators';
 import { createQueues, drain, type Emulators, envelope, queued, startEmulators, TABLE } from '../delivery/rig';
 import { writeState } from './harness';
+import { putArchived } from '../archive/rig';
 
 // `hookgate replay` by time range against the emulators: archive objects in the archive format,
 // statuses from the delivery history, messages read back from the destination queues. A fake
@@ -109,7 +109,7 @@ beforeAll(async () => {
     const ciphertext = await envelope.seal(Buffer.from(`{"id":"${e.key}","patient":"PHI-MARKER"}`), { source: e.source, dedupeKey: e.key }, { receivedAt: e.at, eventType: e.type, typeSigned: true });
     ciphertexts.set(e.key, ciphertext);
     const item = { dedupeKey: e.key, eventType: e.type, receivedAt: e.at, ciphertext };
-    await s3.send(new PutObjectCommand({ Bucket: ARCHIVE, Key: archiveKey(e.source, new Date(e.at), [e.key]), Body: encodeArchive(e.source, [item]) }));
+    await putArchived(s3, ARCHIVE, e.source, [item]);
     for (const destination of ['billing', 'crm'] as const) {
       const verdict = (e as Partial<Record<'billing' | 'crm', 'reject' | 'delivered'>>)[destination];
       if (verdict === undefined) continue;
