@@ -9,7 +9,7 @@ import { localTarget } from '../../cli/targets/local';
 import { readCircuit } from '../../lambda/delivery/circuit';
 import { createHistoryStore } from '../../lambda/delivery/history';
 import { createQueues, type Emulators, sendEvent, SOURCE, startEmulators, TABLE } from '../delivery/rig';
-import { run, writeState } from './harness';
+import { run, writeState, emulatorState } from './harness';
 
 // The hookgate command against the emulators (dynalite, fauxqs), through a state file written as
 // `npm start` writes it: output (table and --json), exit codes, and the audit rule.
@@ -38,24 +38,16 @@ beforeAll(async () => {
   emulators = await startEmulators();
   [stripe, billing, github] = [await createQueues(emulators.sqs), await createQueues(emulators.sqs), await createQueues(emulators.sqs)];
   cwd = mkdtempSync(join(tmpdir(), 'hookgate-cli-'));
-  state = {
-    version: 1,
-    pid: process.pid,
+  state = emulatorState({
+    cwd,
     port: PORT,
-    url: `http://127.0.0.1:${PORT}`,
-    endpoints: { dynamodb: emulators.endpoints.dynamodb, sqs: emulators.endpoints.sqs, s3: emulators.endpoints.sqs },
-    region: 'us-east-1',
-    resources: {
-      dedupeTable: 'hookgate-dedupe',
-      deliveryTable: TABLE,
-      bucket: 'hookgate-payloads',
-      sources: {
-        [SOURCE]: { queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } },
-        github: { queueUrl: github.queueUrl, dlqUrl: github.dlqUrl, destinations: {} },
-      },
+    endpoints: emulators.endpoints,
+    deliveryTable: TABLE,
+    sources: {
+      [SOURCE]: { queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } },
+      github: { queueUrl: github.queueUrl, dlqUrl: github.dlqUrl, destinations: {} },
     },
-    auditFile: join(cwd, '.hookgate', 'audit-3999.jsonl'),
-  };
+  });
   writeState(cwd, state);
   // Another instance whose audit file cannot be written (its folder does not exist).
   writeState(cwd, { ...state, port: BROKEN_AUDIT_PORT, auditFile: join(cwd, 'missing-folder', 'audit.jsonl') });

@@ -15,7 +15,7 @@ import { createSharedLocalKms, localKeyPath, writeLocalKeyFile } from '../../loc
 import { createQueues, type Emulators, queued, receive, startEmulators, TABLE } from '../delivery/rig';
 import { replayIdOf } from '../../lambda/delivery/engine';
 import { openMessage } from '../../lambda/ingest/message';
-import { run, writeState } from './harness';
+import { run, writeState, emulatorState } from './harness';
 import { putArchived } from '../archive/rig';
 
 // `hookgate events list` and `events show` against the emulators: archive objects written in the
@@ -84,31 +84,23 @@ beforeAll(async () => {
     const ciphertext = await envelope.seal(key === 'plain:big' ? BIG_BODY : Buffer.from(`{"id":"${key}"}`), { source, dedupeKey: key }, { receivedAt: at, eventType: type, typeSigned: true });
     await putArchived(s3, ARCHIVE, source, [{ dedupeKey: key, eventType: type, receivedAt: at, ciphertext }]);
   }
-  state = {
-    version: 1,
-    pid: process.pid,
+  state = emulatorState({
+    cwd,
     port: PORT,
-    url: `http://127.0.0.1:${PORT}`,
-    endpoints: { dynamodb: emulators.endpoints.dynamodb, sqs: emulators.endpoints.sqs, s3: emulators.endpoints.sqs },
-    region: 'us-east-1',
-    resources: {
-      dedupeTable: 'hookgate-dedupe',
-      deliveryTable: TABLE,
-      bucket: 'hookgate-payloads',
-      archiveBucket: ARCHIVE,
-      sources: {
-        stripe: { queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } },
-        shop: {
-          queueUrl: shop.queueUrl,
-          dlqUrl: shop.dlqUrl,
-          destinations: { orders: { type: 'http', queueUrl: orders.queueUrl, dlqUrl: orders.dlqUrl, events: ['order.*'] }, all: { type: 'http', queueUrl: all.queueUrl, dlqUrl: all.dlqUrl } },
-        },
-        plain: { queueUrl: plain.queueUrl, dlqUrl: plain.dlqUrl, destinations: {} },
+    endpoints: emulators.endpoints,
+    deliveryTable: TABLE,
+    archiveBucket: ARCHIVE,
+    sources: {
+      stripe: { queueUrl: stripe.queueUrl, dlqUrl: stripe.dlqUrl, destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl } } },
+      shop: {
+        queueUrl: shop.queueUrl,
+        dlqUrl: shop.dlqUrl,
+        destinations: { orders: { type: 'http', queueUrl: orders.queueUrl, dlqUrl: orders.dlqUrl, events: ['order.*'] }, all: { type: 'http', queueUrl: all.queueUrl, dlqUrl: all.dlqUrl } },
       },
+      plain: { queueUrl: plain.queueUrl, dlqUrl: plain.dlqUrl, destinations: {} },
     },
-    auditFile: join(cwd, '.hookgate', `audit-${PORT}.jsonl`),
     keyFile,
-  };
+  });
   writeState(cwd, state);
   writeState(cwd, { ...state, port: BROKEN_AUDIT_PORT, auditFile: join(cwd, 'missing-folder', 'audit.jsonl') });
   writeState(cwd, { ...state, port: NO_KEY_PORT, auditFile: join(cwd, '.hookgate', `audit-${NO_KEY_PORT}.jsonl`), keyFile: join(cwd, 'no-such-key.json') });

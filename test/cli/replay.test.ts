@@ -11,7 +11,7 @@ import { type LocalState } from '../../cli/targets/local';
 import { createHistoryStore } from '../../lambda/delivery/history';
 import { localClients } from '../../local/emulators';
 import { createQueues, drain, type Emulators, envelope, queued, startEmulators, TABLE } from '../delivery/rig';
-import { writeState } from './harness';
+import { writeState, emulatorState } from './harness';
 import { putArchived } from '../archive/rig';
 
 // `hookgate replay` by time range against the emulators: archive objects in the archive format,
@@ -118,29 +118,21 @@ beforeAll(async () => {
   }
   const shop = await createQueues(emulators.sqs);
   [billing, crm, plain] = [await createQueues(emulators.sqs), await createQueues(emulators.sqs), await createQueues(emulators.sqs)];
-  state = {
-    version: 1,
-    pid: process.pid,
+  state = emulatorState({
+    cwd,
     port: PORT,
-    url: `http://127.0.0.1:${PORT}`,
-    endpoints: { dynamodb: emulators.endpoints.dynamodb, sqs: emulators.endpoints.sqs, s3: emulators.endpoints.sqs },
-    region: 'us-east-1',
-    resources: {
-      dedupeTable: 'hookgate-dedupe',
-      deliveryTable: TABLE,
-      bucket: 'hookgate-payloads',
-      archiveBucket: ARCHIVE,
-      sources: {
-        shop: {
-          queueUrl: shop.queueUrl,
-          dlqUrl: shop.dlqUrl,
-          destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl }, crm: { type: 'http', queueUrl: crm.queueUrl, dlqUrl: crm.dlqUrl, events: ['order.*'] } },
-        },
-        plain: { queueUrl: plain.queueUrl, dlqUrl: plain.dlqUrl, destinations: {} },
+    endpoints: emulators.endpoints,
+    deliveryTable: TABLE,
+    archiveBucket: ARCHIVE,
+    sources: {
+      shop: {
+        queueUrl: shop.queueUrl,
+        dlqUrl: shop.dlqUrl,
+        destinations: { billing: { type: 'http', queueUrl: billing.queueUrl, dlqUrl: billing.dlqUrl }, crm: { type: 'http', queueUrl: crm.queueUrl, dlqUrl: crm.dlqUrl, events: ['order.*'] } },
       },
+      plain: { queueUrl: plain.queueUrl, dlqUrl: plain.dlqUrl, destinations: {} },
     },
-    auditFile: join(cwd, '.hookgate', `audit-${PORT}.jsonl`),
-  };
+  });
   writeState(cwd, state);
 }, 30_000);
 
