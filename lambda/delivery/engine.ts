@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { NamedDestination } from '../config/destinations';
 import { IngestError, neverOpens } from '../ingest/errors';
-import { ATTR, type OpenedMessage } from '../ingest/message';
+import { ATTR, type OpenedMessage, replayIdOf } from '../ingest/message';
 import type { LogFields, ProcessorLogger } from '../processor/api';
 import { errorName } from '../runtime/error-names';
 import { METRICS } from '../runtime/telemetry';
@@ -97,15 +97,6 @@ export const DELIVERY_DLQ_REASON = {
   /** `rejected-<status>` (or `rejected` when there was no status). */
   rejected: (statusCode: number | undefined): string => (statusCode === undefined ? 'rejected' : `rejected-${statusCode}`),
 } as const;
-
-/** A replay id the replay tooling sets: short and plain, since the attribute is a hint anyone with SendMessage could write. */
-const REPLAY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The replay id of a record, when it carries a well-formed one. */
-export function replayIdOf(record: SQSRecord): string | undefined {
-  const value = record.messageAttributes?.[ATTR.replayId]?.stringValue;
-  return value !== undefined && REPLAY_ID.test(value) ? value : undefined;
-}
 
 /**
  * Rate pacing in one execution environment: at most maxInFlight environments run at once (the

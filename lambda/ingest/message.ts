@@ -180,6 +180,15 @@ export function readMetadata(record: SQSRecord): MessageHints {
   };
 }
 
+/** A replay id the replay tooling sets: short and plain, since the attribute is a hint anyone with SendMessage could write. */
+const REPLAY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The replay id of a record (`hookgate replay` sets it), when it carries a well-formed one. */
+export function replayIdOf(record: SQSRecord): string | undefined {
+  const value = attribute(record, ATTR.replayId);
+  return value !== undefined && REPLAY_ID.test(value) ? value : undefined;
+}
+
 /**
  * The ciphertext a pointer message (`payload` = `s3`) names, read from the payload bucket. Only
  * the one object the record's hints allow (`payloadKey(source, dedupeKey)` in `deps.bucket`):

@@ -50,6 +50,13 @@ export interface WebhookEvent {
   /** When the verifier accepted the request (ISO 8601). */
   readonly receivedAt: string;
   /**
+   * Set when the event is a replay (`hookgate replay`, audited): the replay's id. The body, the
+   * dedupe key and everything else are the original's, so an idempotent handler treats a replay
+   * of an event it already handled as the duplicate it is. A hint, like the type: anyone who may
+   * send to the queue could set it.
+   */
+  readonly replayId?: string;
+  /**
    * A safe subset of the request headers, sealed with the body by the verifier, lower-case
    * names: content type and encoding, user agent, the providers' event, topic and delivery ids
    * (safe-headers.ts); never signatures, tokens or timestamps. The same on AWS and locally.

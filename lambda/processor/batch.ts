@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IngestError, neverOpens } from '../ingest/errors';
 import type { OpenedMessage as IngestMessage } from '../ingest/message';
+import { replayIdOf } from '../ingest/message';
 import { errorName } from '../runtime/error-names';
 import { METRICS } from '../runtime/telemetry';
 import type { Handlers, LogFields, ProcessorLogger, WebhookEvent } from './api';
@@ -94,9 +95,10 @@ export async function archiveFirst(
 }
 
 /** Builds the event handed to user code: sealed metadata, exact bytes, lazy parsers. */
-export function toWebhookEvent(message: Omit<OpenedMessage, 'payload'>): WebhookEvent {
+export function toWebhookEvent(message: Omit<OpenedMessage, 'payload'>, replayId?: string): WebhookEvent {
   let parsed: { value: unknown } | undefined;
   return {
+    ...(replayId === undefined ? {} : { replayId }),
     source: message.source,
     dedupeKey: message.dedupeKey,
     eventId: message.eventId,
@@ -158,8 +160,8 @@ export function createProcessorHandler(deps: ProcessorDeps): (event: SQSEvent, c
       } catch (err) {
         return unopenable(record, attempt, err);
       }
-      const event = toWebhookEvent(message);
-      const meta = { source: event.source, eventId: event.eventId, dedupeKey: event.dedupeKey, eventType: event.eventType, attempt };
+      const event = toWebhookEvent(message, replayIdOf(record));
+      const meta = { source: event.source, eventId: event.eventId, dedupeKey: event.dedupeKey, eventType: event.eventType, attempt, ...(event.replayId === undefined ? {} : { replayId: event.replayId }) };
       try {
         await deps.handlers.resolve(event.source, event.eventType)(event, { logger, attempt });
       } catch (err) {

@@ -13,7 +13,7 @@ import { localClients } from '../../local/emulators';
 import { localKeyring } from '../../local/kms';
 import { createSharedLocalKms, localKeyPath, writeLocalKeyFile } from '../../local/state';
 import { createQueues, type Emulators, queued, receive, startEmulators, TABLE } from '../delivery/rig';
-import { replayIdOf } from '../../lambda/delivery/engine';
+import { replayIdOf } from '../../lambda/ingest/message';
 import { openMessage } from '../../lambda/ingest/message';
 import { run, writeState, emulatorState } from './harness';
 import { putArchived } from '../archive/rig';

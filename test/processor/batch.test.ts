@@ -73,6 +73,29 @@ describe('processor handler', () => {
     expect(got?.attempt).toBe(3);
   });
 
+  it('hands handlers the replay id of a replayed event (a well-formed attribute only), and logs it with a failure', async () => {
+    const got = new Map<string, string | undefined>();
+    const logger = memoryLogger();
+    const handler = createProcessorHandler({
+      open: fakeOpen,
+      logger,
+      handlers: defineHandlers({
+        stripe: {
+          '*': (event) => {
+            got.set(event.dedupeKey, event.replayId);
+            if (event.dedupeKey === 'stripe:c') throw new Error('downstream refused');
+          },
+        },
+      }),
+    });
+    const withReplay = (r: ReturnType<typeof record>, value: string): ReturnType<typeof record> => ({ ...r, messageAttributes: { replayId: { stringValue: value, dataType: 'String', stringListValues: [], binaryListValues: [] } } });
+
+    await handler({ Records: [record('a'), withReplay(record('b'), 'b7e1c2d4-replay'), withReplay(record('c'), 'c-replay'), withReplay(record('d'), 'not a replay id\n')] }, context);
+
+    expect(Object.fromEntries(got)).toEqual({ 'stripe:a': undefined, 'stripe:b': 'b7e1c2d4-replay', 'stripe:c': 'c-replay', 'stripe:d': undefined });
+    expect(logger.lines.map((l) => JSON.parse(l) as { replayId?: string }).find((l) => l.replayId !== undefined)?.replayId).toBe('c-replay');
+  });
+
   it('counts processed and failed records in metrics and flushes once per batch', async () => {
     const counts: Record<string, number> = {};
     let flushes = 0;
