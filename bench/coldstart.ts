@@ -11,6 +11,9 @@
  *   machine (signed webhook -> 200, one SQS record -> processed), which counts what the
  *   functions load on first use (Secrets Manager, the SDK's request path, the ESDK's crypto).
  *
+ * The delivery function of an `http` destination (lambda/delivery/index.ts) is timed at init only,
+ * as shipped: its `require`, which builds the function from the environment the stack sets.
+ *
  * Wall time is the ratio the targets use; CPU time (user + system, from the child itself) is
  * reported beside it because it moves less with the load of the machine.
  */
@@ -34,6 +37,8 @@ import { toProxyEvent } from '../local/apigateway';
 const ROOT = join(__dirname, '..');
 const FUNCTIONS = ['verifier', 'processor'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
+/** Timed as shipped, at init only. */
+const DELIVERY = 'delivery';
 
 export interface Bundle {
   readonly name: string;
@@ -132,6 +137,18 @@ function lambdaEnvironment(endpoint: string, nodeOptions: string): NodeJS.Proces
     [ENV.deadLetterQueueUrl]: `${endpoint}/000000000000/hookgate-github-dlq`,
     [ENV.keyArn]: KEY_ARN,
     [ENV.dedupeTtlDays]: '7',
+  };
+}
+
+/** What the stack sets on an http destination's delivery function (lib/constructs/destination-cell.ts), on top of a source's. */
+function deliveryEnvironment(endpoint: string): NodeJS.ProcessEnv {
+  const destination = { name: 'billing', source: SOURCE.name, type: 'http', url: 'https://billing.example.com/hooks', secretName: 'hookgate/bench/out/billing' };
+  return {
+    ...lambdaEnvironment(endpoint, SHIPPED_NODE_OPTIONS),
+    [ENV.destination]: JSON.stringify(destination),
+    [ENV.deliveryTable]: 'hookgate-delivery',
+    [ENV.deadLetterQueueUrl]: `${endpoint}/000000000000/hookgate-github-billing-dlq`,
+    [ENV.signingSecretName]: destination.secretName,
   };
 }
 
@@ -303,6 +320,9 @@ export async function benchColdStart(rounds = 11): Promise<ColdStartResult> {
       return entry;
     };
     const bundles: { verifier: Awaited<ReturnType<typeof bundleOf>>; processor: Awaited<ReturnType<typeof bundleOf>> }[] = [];
+    const deliveryFile = join(outdir, 'delivery', 'index.js');
+    const deliveryBuild = await build({ ...esbuildOptions(join(ROOT, 'lambda', DELIVERY, 'index.ts'), deliveryFile, BUNDLING), metafile: true, logLevel: 'silent' });
+    const delivery = { file: deliveryFile, bytes: statSync(deliveryFile).size, metafile: deliveryBuild.metafile };
     // One at a time: bundleOf names its folder after the bundles built so far.
     for (const variant of VARIANTS) bundles.push({ verifier: await bundleOf(variant, 'verifier'), processor: await bundleOf(variant, 'processor') });
 
@@ -316,7 +336,7 @@ export async function benchColdStart(rounds = 11): Promise<ColdStartResult> {
 
     interface Job {
       readonly row: number;
-      readonly fn: FunctionName | 'baseline';
+      readonly fn: FunctionName | typeof DELIVERY | 'baseline';
       readonly args: string[];
       readonly env: NodeJS.ProcessEnv;
     }
@@ -329,6 +349,8 @@ export async function benchColdStart(rounds = 11): Promise<ColdStartResult> {
         jobs.push({ row, fn, args: ['-r', probe, '-e', script(fn, file, request)], env: lambdaEnvironment(endpoint, variant.nodeOptions) });
       }
     });
+    const deliveryEnv = deliveryEnvironment(endpoint);
+    jobs.push({ row: -2, fn: DELIVERY, args: ['-r', probe, '-e', `require(${JSON.stringify(delivery.file)});`], env: deliveryEnv });
     const runs = jobs.map(() => [] as Run[]);
     for (const job of jobs) await timeNode(job.args, job.env); // warm-up: file cache
     for (let round = 0; round < rounds; round++) {
@@ -341,7 +363,7 @@ export async function benchColdStart(rounds = 11): Promise<ColdStartResult> {
     }
     const baselineMs = median((runs[0] ?? []).map((r) => r.wallMs));
     const baselineCpuMs = median((runs[0] ?? []).map((r) => r.cpuMs));
-    const stat = (row: number, fn: FunctionName): { medianMs: number; ratio: number; cpuRatio: number } => {
+    const stat = (row: number, fn: FunctionName | typeof DELIVERY): { medianMs: number; ratio: number; cpuRatio: number } => {
       const index = jobs.findIndex((j) => j.row === row && j.fn === fn);
       const measured = runs[index] ?? [];
       const medianMs = median(measured.map((r) => r.wallMs));
@@ -361,10 +383,11 @@ export async function benchColdStart(rounds = 11): Promise<ColdStartResult> {
     });
 
     const network: Record<string, string[]> = {};
-    for (const fn of FUNCTIONS) {
-      const code = `${script(fn, shipped[fn].file, undefined)} setTimeout(() => {}, 300);`;
+    const probes = [...FUNCTIONS.map((fn) => ({ fn, load: script(fn, shipped[fn].file, undefined), env: baseEnv })), { fn: DELIVERY, load: `require(${JSON.stringify(delivery.file)});`, env: deliveryEnv }];
+    for (const { fn, load, env } of probes) {
+      const code = `${load} setTimeout(() => {}, 300);`;
       const run = await new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, ['-r', networkProbe, '-e', code], { env: baseEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['-r', networkProbe, '-e', code], { env, stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
         child.on('close', () => resolve(stderr));
@@ -376,12 +399,14 @@ export async function benchColdStart(rounds = 11): Promise<ColdStartResult> {
     const init = variants
       .filter((v) => v.label.startsWith('as shipped'))
       .flatMap((v) => FUNCTIONS.map((fn) => ({ label: `${fn}, ${v.label}`, medianMs: v.medianMs[fn], ratio: v.ratio[fn] })));
+    const deliveryInit = stat(-2, DELIVERY);
+    init.push({ label: `${DELIVERY} (http destination), as shipped`, medianMs: deliveryInit.medianMs, ratio: deliveryInit.ratio });
     return {
       target: esbuildTarget(RUNTIME),
       rounds,
       baselineMs,
       baselineCpuMs,
-      bundles: FUNCTIONS.map((fn) => ({ name: fn, bytes: shipped[fn].bytes, top: topModules(shipped[fn].metafile) })),
+      bundles: [...FUNCTIONS.map((fn) => ({ name: fn, bytes: shipped[fn].bytes, top: topModules(shipped[fn].metafile) })), { name: DELIVERY, bytes: delivery.bytes, top: topModules(delivery.metafile) }],
       variants,
       init,
       network,

@@ -130,7 +130,8 @@ export function figures(r: BenchResults): string {
         `| ${v.shipped ? `**${v.label}**` : v.label} | ${v.bytes.verifier} | ${fixed(v.ratio.verifier)}x | ${fixed(v.cpuRatio.verifier)}x | ${v.bytes.processor} | ${fixed(v.ratio.processor)}x | ${fixed(v.cpuRatio.processor)}x |`,
     ),
     '',
-    `Network touched at init: verifier ${cs.network.verifier?.length ?? 0} attempts, processor ${cs.network.processor?.length ?? 0} attempts.`,
+    ...cs.init.filter((i) => i.label.startsWith('delivery')).map((i) => `Delivery function (an http destination), as shipped, init: ${fixed(i.ratio)}x node -e 0 (${fixed(i.medianMs, 1)} ms).`),
+    `Network touched at init: verifier ${cs.network.verifier?.length ?? 0} attempts, processor ${cs.network.processor?.length ?? 0} attempts${cs.network.delivery === undefined ? '' : `, delivery ${cs.network.delivery.length} attempts`}.`,
     ...(r.destinations === undefined ? [] : ['', ...destinationFigures(r.destinations)]),
     ...(r.archive === undefined ? [] : ['', ...archiveFigures(r.archive)]),
   ];
