@@ -134,14 +134,20 @@ function loggingOf(synth: Synthesized, id: string): { format: string; level: str
   return { format: typeof config.LogFormat === 'string' ? config.LogFormat : 'Text', level: typeof config.ApplicationLogLevel === 'string' ? config.ApplicationLogLevel : 'INFO' };
 }
 
+/** Options of {@link startWorld}. */
+export interface WorldOptions {
+  /** The folder holding `<environment>.json`. @default the reference app's config/ */
+  readonly configDir?: string;
+}
+
 /** Synthesizes `environment`, starts moto and the proxy, creates resources and secrets, starts every function. */
-export async function startWorld(environment: string): Promise<World> {
+export async function startWorld(environment: string, options: WorldOptions = {}): Promise<World> {
   // moto takes seconds to start: let it while the app synthesizes.
   const motoStarting = startMoto();
   motoStarting.catch(() => undefined);
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const synth = synthesize(environment, join(ROOT, 'config'));
+    const synth = synthesize(environment, options.configDir ?? join(ROOT, 'config'));
     const outdir = synth.outdir;
     cleanups.push(async () => rmSync(outdir, { recursive: true, force: true }));
     const moto = await motoStarting;
