@@ -6,7 +6,7 @@ import type { APIGatewayProxyResult, SQSBatchResponse, SQSRecord } from 'aws-lam
 import { toSqsRecord } from '../../local/poller';
 import { sampleRequest } from '../../local/samples';
 import type { Invocation, SourceUnderTest, World } from './harness';
-import { startWorld } from './harness';
+import { callProblems, startWorld } from './harness';
 import { MOTO_REGION } from './moto';
 import { decide } from './authorization';
 import { mapCall, signerOf } from './calls';
@@ -309,18 +309,7 @@ describe(`the shipped bundles of ${ENVIRONMENT}, run as Lambda runs them against
 
   describe('the AWS calls, checked against each role\'s policy in the template', () => {
     it('every call of every function was allowed by its role\'s policy and the template\'s queue, bucket and key policies', () => {
-      const problems: string[] = [];
-      for (const group of world.attributedCalls()) {
-        if (group.fn === undefined) {
-          problems.push(`${group.calls.length} call(s) signed by ${group.accessKeyId}, which is no function's`);
-          continue;
-        }
-        for (const c of group.calls) {
-          if (c.unmapped !== undefined) problems.push(`${group.fn.spec.logicalId}: ${c.service} ${c.operation} cannot be checked: ${c.unmapped}`);
-          for (const check of c.checks) if (check.decision.decision !== 'allow') problems.push(`${group.fn.spec.logicalId}: ${check.action} on ${check.resource}: ${JSON.stringify(check.decision)}`);
-        }
-      }
-      expect(problems).toEqual([]);
+      expect(callProblems(world)).toEqual([]);
     });
 
     it('saw the calls the path needs, so the check above is not vacuous', () => {
