@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CreateEventBusCommand, DeleteEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand, DeleteRuleCommand } from '@aws-sdk/client-eventbridge';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { indexKeyOf } from '../../lambda/archive/format';
 import { parseNamedDestination } from '../../lambda/delivery/function';
@@ -68,6 +68,7 @@ const delivered = new Map<DestinationName, Invocation<SQSBatchResponse>>();
 let arrived: Record<DestinationName, BusEvent[]>;
 let archiveKeys: string[];
 let history: AttemptRecord[];
+let retried: { records: SQSRecord[]; delivery: Invocation<SQSBatchResponse>; history: AttemptRecord[]; arrived: BusEvent[] };
 let outage: { record: SQSRecord; dedupeKey: string; delivery: Invocation<SQSBatchResponse>; history: AttemptRecord[]; inFlight: number; arrived: BusEvent[] };
 
 async function invoke<R>(fn: RunningFunction, event: unknown): Promise<Invocation<R>> {
@@ -190,6 +191,14 @@ beforeAll(async () => {
     inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
     arrived: await eventsOn(bus),
   };
+
+  // The bus is back and the record's visibility timeout ends (made now): the retry delivers it.
+  await createBusWithTap(BUSES.bus);
+  await world.admin.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: bus.queue.url, ReceiptHandle: onQueue.receiptHandle, VisibilityTimeout: 0 }));
+  const again = records(await drain(world.admin.sqs, bus.queue.url, { keep: true }), bus.queue);
+  const redelivery = await invoke<SQSBatchResponse>(bus.delivery, { Records: again });
+  await settle(bus.queue, again, redelivery);
+  retried = { records: again, delivery: redelivery, history: await store.attemptsOf(outage.dedupeKey, 'bus'), arrived: await eventsOn(bus) };
 }, 240_000);
 
 afterAll(async () => {
@@ -276,6 +285,16 @@ describe('the shipped destination bundles of an environment with eventbridge des
       expect(outage.inFlight).toBe(1);
       expect(outage.arrived).toEqual([]);
       expect(outage.delivery.calls.filter((c) => c.operation === 'SendMessage')).toEqual([]);
+    });
+
+    it('delivers that event on its retry once the bus is back: the second attempt is recorded delivered', () => {
+      expect(retried.records.map((r) => [r.messageId, r.attributes.ApproximateReceiveCount])).toEqual([[outage.record.messageId, '2']]);
+      expect(retried.delivery.result).toEqual({ batchItemFailures: [] });
+      expect(retried.history.map((h) => [h.attempt, h.verdict])).toEqual([
+        [1, 'retry'],
+        [2, 'delivered'],
+      ]);
+      expect(retried.arrived.map((e) => [e.detail.dedupeKey, e.detail.eventType])).toEqual([[outage.dedupeKey, 'customer.deleted']]);
     });
   });
 
