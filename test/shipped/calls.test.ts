@@ -49,6 +49,26 @@ describe('reading a recorded AWS request as IAM does', () => {
     expect([r.action, r.resource]).toEqual(['sqs:SendMessage', 'arn:aws:sqs:us-east-1:123456789012:hookgate-dev-Queue']);
   });
 
+  it('reads an SQS SendMessageBatch as sqs:SendMessage, the action IAM authorizes it by', () => {
+    const r = only(wire('sqs', { target: 'AmazonSQS.SendMessageBatch', body: { QueueUrl: 'http://127.0.0.1:4566/123456789012/hookgate-dev-Queue', Entries: [] } }));
+    expect([r.action, r.resource]).toEqual(['sqs:SendMessage', 'arn:aws:sqs:us-east-1:123456789012:hookgate-dev-Queue']);
+  });
+
+  it('reads an EventBridge PutEvents as one request per entry on its bus, with source and detail type as condition keys', () => {
+    const request = wire('events', {
+      target: 'AWSEvents.PutEvents',
+      body: { Entries: [{ EventBusName: 'orders', Source: 'hookgate.stripe', DetailType: 'hookgate.webhook', Detail: '{}' }, { Source: 'hookgate.stripe', DetailType: 'x', Detail: '{}' }] },
+    });
+    const signer = signerOf(request);
+    const mapped = signer === undefined ? undefined : mapCall(request, signer, ENV);
+    if (mapped?.kind !== 'mapped') throw new Error('not mapped');
+    expect(mapped.requests.map((r) => [r.action, r.resource])).toEqual([
+      ['events:PutEvents', 'arn:aws:events:us-east-1:123456789012:event-bus/orders'],
+      ['events:PutEvents', 'arn:aws:events:us-east-1:123456789012:event-bus/default'],
+    ]);
+    expect([mapped.requests[0]?.context.values['events:source'], mapped.requests[0]?.context.values['events:detail-type']]).toEqual([['hookgate.stripe'], ['hookgate.webhook']]);
+  });
+
   it('reads a KMS Decrypt without KeyId by the key named in moto\'s ciphertext, with its encryption context as condition keys', () => {
     const keyId = '0f0e0d0c-0b0a-4999-8888-777766665555';
     const blob = Buffer.concat([Buffer.from(keyId, 'latin1'), Buffer.alloc(40, 1)]).toString('base64');

@@ -131,6 +131,13 @@ function dynamodb(operation: string, body: JsonBody, signer: Signer, env: CallEn
   };
 }
 
+/** SQS batch operations have no IAM action of their own: IAM authorizes each as its single form. */
+const SQS_BATCH_ACTIONS: Readonly<Record<string, string>> = {
+  SendMessageBatch: 'SendMessage',
+  DeleteMessageBatch: 'DeleteMessage',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+};
+
 function sqs(operation: string, params: JsonBody, signer: Signer, env: CallEnvironment): MappedCall {
   const url = str(params.QueueUrl);
   let resource: string | undefined;
@@ -141,7 +148,7 @@ function sqs(operation: string, params: JsonBody, signer: Signer, env: CallEnvir
     resource = `arn:aws:sqs:${signer.region}:${str(params.QueueOwnerAWSAccountId) ?? env.account}:${str(params.QueueName)}`;
   }
   if (resource === undefined) return { kind: 'unmapped', operation, reason: 'no QueueUrl or QueueName' };
-  return { kind: 'mapped', operation, requests: [{ action: `sqs:${operation}`, resource, context: context(globalValues(signer, env), 'sqs', [], []) }] };
+  return { kind: 'mapped', operation, requests: [{ action: `sqs:${SQS_BATCH_ACTIONS[operation] ?? operation}`, resource, context: context(globalValues(signer, env), 'sqs', [], []) }] };
 }
 
 const KEY_OPERATIONS = new Set(['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'Encrypt', 'Decrypt', 'ReEncrypt', 'DescribeKey']);
@@ -223,6 +230,31 @@ function s3(request: WireRequest, signer: Signer, env: CallEnvironment): MappedC
   };
 }
 
+/**
+ * EventBridge PutEvents: one authorization per entry, on the entry's bus (a name is this
+ * account's bus in the signer's region; none is the default bus), with the entry's source and
+ * detail type as `events:source` and `events:detail-type`.
+ */
+function events(operation: string, body: JsonBody, signer: Signer, env: CallEnvironment): MappedCall {
+  const entries = Array.isArray(body.Entries) ? (body.Entries as unknown[]) : undefined;
+  if (operation !== 'PutEvents' || entries === undefined || entries.length === 0) return { kind: 'unmapped', operation, reason: 'only PutEvents with entries is mapped' };
+  const requests = entries.map((entry): AuthorizationRequest => {
+    const e = typeof entry === 'object' && entry !== null ? (entry as JsonBody) : {};
+    const bus = str(e.EventBusName) ?? 'default';
+    const values = globalValues(signer, env);
+    const source = str(e.Source);
+    const detailType = str(e.DetailType);
+    if (source !== undefined) values['events:source'] = [source];
+    if (detailType !== undefined) values['events:detail-type'] = [detailType];
+    return {
+      action: 'events:PutEvents',
+      resource: bus.startsWith('arn:') ? bus : `arn:aws:events:${signer.region}:${env.account}:event-bus/${bus}`,
+      context: context(values, 'events', ['events:source', 'events:detail-type'], []),
+    };
+  });
+  return { kind: 'mapped', operation, requests };
+}
+
 /** Maps one signed request to what IAM authorizes. */
 export function mapCall(request: WireRequest, signer: Signer, env: CallEnvironment): MappedCall {
   const target = request.headers['x-amz-target'];
@@ -247,6 +279,8 @@ export function mapCall(request: WireRequest, signer: Signer, env: CallEnvironme
       return kms(operation, params, signer, env);
     case 'secretsmanager':
       return secretsmanager(operation, params, signer, env);
+    case 'events':
+      return events(operation, params, signer, env);
     case 'sts':
       // GetCallerIdentity needs no permission; anything else from STS is unexpected here.
       return operation === 'GetCallerIdentity' ? { kind: 'mapped', operation, requests: [] } : { kind: 'unmapped', operation, reason: 'STS operation' };

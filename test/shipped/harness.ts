@@ -69,6 +69,25 @@ export interface World {
   close(): Promise<void>;
 }
 
+/**
+ * Every recorded call the policies do not allow, readable: calls signed by no function's key,
+ * calls that cannot be mapped to IAM terms, and checks that are not an allow. Empty when all were allowed.
+ */
+export function callProblems(world: Pick<World, 'attributedCalls'>): string[] {
+  const problems: string[] = [];
+  for (const group of world.attributedCalls()) {
+    if (group.fn === undefined) {
+      problems.push(`${group.calls.length} call(s) signed by ${group.accessKeyId}, which is no function's`);
+      continue;
+    }
+    for (const c of group.calls) {
+      if (c.unmapped !== undefined) problems.push(`${group.fn.spec.logicalId}: ${c.service} ${c.operation} cannot be checked: ${c.unmapped}`);
+      for (const check of c.checks) if (check.decision.decision !== 'allow') problems.push(`${group.fn.spec.logicalId}: ${check.action} on ${check.resource}: ${JSON.stringify(check.decision)}`);
+    }
+  }
+  return problems;
+}
+
 /** Test secrets per provider (a Standard Webhooks secret is `whsec_` + base64). */
 function testSecret(source: NamedSource, n: number): string {
   if (source.provider === 'standard') return `whsec_${randomBytes(24).toString('base64')}`;
@@ -134,14 +153,20 @@ function loggingOf(synth: Synthesized, id: string): { format: string; level: str
   return { format: typeof config.LogFormat === 'string' ? config.LogFormat : 'Text', level: typeof config.ApplicationLogLevel === 'string' ? config.ApplicationLogLevel : 'INFO' };
 }
 
+/** Options of {@link startWorld}. */
+export interface WorldOptions {
+  /** The folder holding `<environment>.json`. @default the reference app's config/ */
+  readonly configDir?: string;
+}
+
 /** Synthesizes `environment`, starts moto and the proxy, creates resources and secrets, starts every function. */
-export async function startWorld(environment: string): Promise<World> {
+export async function startWorld(environment: string, options: WorldOptions = {}): Promise<World> {
   // moto takes seconds to start: let it while the app synthesizes.
   const motoStarting = startMoto();
   motoStarting.catch(() => undefined);
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const synth = synthesize(environment, join(ROOT, 'config'));
+    const synth = synthesize(environment, options.configDir ?? join(ROOT, 'config'));
     const outdir = synth.outdir;
     cleanups.push(async () => rmSync(outdir, { recursive: true, force: true }));
     const moto = await motoStarting;

@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinModules } from 'node:module';
-import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, type Message } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { signRequest } from '../../lambda/signatures/sign';
 import { toSqsRecord } from '../../local/poller';
 import { sampleRequest } from '../../local/samples';
-import { API_HOST, restEvent } from './api';
 import type { Invocation, SourceUnderTest, World } from './harness';
-import { startWorld } from './harness';
+import { callProblems, startWorld } from './harness';
 import { MOTO_REGION } from './moto';
 import { decide } from './authorization';
 import { mapCall, signerOf } from './calls';
+import { drain as drainQueue, providerEvent as signedEvent, type ProviderEventOptions } from './traffic';
 
 /**
  * What ships, run against moto: the esbuild bundles `cdk synth` writes for the reference `dev`
@@ -75,34 +74,10 @@ async function invoke<R>(fn: SourceUnderTest['verifier'], event: unknown): Promi
 }
 
 /** A provider's request for `s`, signed with `secret` (the source's first by default). */
-function providerEvent(s: SourceUnderTest, options: { body?: Buffer; secret?: string; method?: string; now?: number } = {}): { event: ReturnType<typeof restEvent>; body: Buffer } {
-  const method = options.method ?? 'POST';
-  const route = s.routes.find((r) => r.method === method);
-  if (route === undefined) throw new Error(`${s.name} has no ${method} route`);
-  const now = options.now ?? Date.now();
-  const secret = options.secret ?? (method === 'GET' ? s.verifyToken : s.secrets[0]) ?? '';
-  const sample = sampleRequest(s.source, secret, now);
-  const body = method === 'GET' ? Buffer.alloc(0) : (options.body ?? sample.body);
-  const signingUrl = s.source.publicUrl ?? `https://${API_HOST}/${world.stage}${route.path}`;
-  const signed = signRequest(s.source, secret, body, { now, url: signingUrl, method, ...(sample.eventId !== undefined ? { eventId: sample.eventId } : {}) });
-  const headers: Record<string, string> = { ...(sample.headers ?? {}), ...signed.headers };
-  if (method !== 'GET' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = sample.contentType;
-  const url = `${route.path}${new URL(signed.url).search}`;
-  return { event: restEvent(route, world.stage, { method, url, headers, body }, now), body };
-}
+const providerEvent = (s: SourceUnderTest, options: ProviderEventOptions = {}): ReturnType<typeof signedEvent> => signedEvent(s, world.stage, options);
 
 /** Receives and deletes every message now on a queue. */
-async function drain(queueUrl: string): Promise<Message[]> {
-  const out: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await world.admin.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'], MessageAttributeNames: ['All'] }),
-    );
-    if (Messages.length === 0) return out;
-    out.push(...Messages);
-    await world.admin.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
-  }
-}
+const drain = (queueUrl: string): Promise<Message[]> => drainQueue(world.admin.sqs, queueUrl);
 
 const attribute = (m: Message, name: string): string | undefined => m.MessageAttributes?.[name]?.StringValue;
 
@@ -334,18 +309,7 @@ describe(`the shipped bundles of ${ENVIRONMENT}, run as Lambda runs them against
 
   describe('the AWS calls, checked against each role\'s policy in the template', () => {
     it('every call of every function was allowed by its role\'s policy and the template\'s queue, bucket and key policies', () => {
-      const problems: string[] = [];
-      for (const group of world.attributedCalls()) {
-        if (group.fn === undefined) {
-          problems.push(`${group.calls.length} call(s) signed by ${group.accessKeyId}, which is no function's`);
-          continue;
-        }
-        for (const c of group.calls) {
-          if (c.unmapped !== undefined) problems.push(`${group.fn.spec.logicalId}: ${c.service} ${c.operation} cannot be checked: ${c.unmapped}`);
-          for (const check of c.checks) if (check.decision.decision !== 'allow') problems.push(`${group.fn.spec.logicalId}: ${check.action} on ${check.resource}: ${JSON.stringify(check.decision)}`);
-        }
-      }
-      expect(problems).toEqual([]);
+      expect(callProblems(world)).toEqual([]);
     });
 
     it('saw the calls the path needs, so the check above is not vacuous', () => {
