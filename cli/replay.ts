@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type MessageAttributeValue, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { type ArchivedEvent, findArchived, readArchived } from '../lambda/archive/reader';
 import { matchesEvents } from '../lambda/config/destinations';
-import { ATTR, messageAttributes, messageSize, payloadKey, SQS_MAX_MESSAGE_BYTES } from '../lambda/ingest/message';
+import { type PlacedMessage, placeCiphertext } from '../lambda/ingest/enqueue';
+import { ATTR } from '../lambda/ingest/message';
 import type { SourceResources } from '../lib/stack-outputs';
 import { failureOf } from './errors';
 import { audited } from './guard';
@@ -92,15 +93,14 @@ export async function planRange(target: Target, query: RangeQuery): Promise<Repl
 }
 
 /** The message of a replayed event: the hookgate format with `replayId`; over the SQS limit, a pointer to the payload bucket. */
-async function messageOf(target: Target, event: ArchivedEvent, ciphertext: Buffer, replayId: string): Promise<{ body: string; attributes: Record<string, MessageAttributeValue> }> {
+function messageOf(target: Target, event: ArchivedEvent, ciphertext: Buffer, replayId: string): Promise<PlacedMessage> {
   const meta = { source: event.source, dedupeKey: event.dedupeKey, eventId: event.eventId, eventType: event.eventType, receivedAt: event.receivedAt };
-  const replay = { [ATTR.replayId]: { DataType: 'String', StringValue: replayId } };
-  const inline = { body: ciphertext.toString('base64'), attributes: { ...messageAttributes(meta, 'inline'), ...replay } };
-  if (messageSize(inline.body, inline.attributes) <= SQS_MAX_MESSAGE_BYTES) return inline;
   const bucket = target.resources.payloadBucket;
-  const key = payloadKey(event.source, event.dedupeKey);
-  await target.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: ciphertext, ContentType: 'application/octet-stream' }));
-  return { body: JSON.stringify({ bucket, key }), attributes: { ...messageAttributes(meta, 's3'), ...replay } };
+  return placeCiphertext(meta, ciphertext, {
+    bucket,
+    extraAttributes: { [ATTR.replayId]: { DataType: 'String', StringValue: replayId } },
+    store: async (key, bytes) => void (await target.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: 'application/octet-stream' }))),
+  });
 }
 
 /** Audits, then sends one planned key; what went. */
