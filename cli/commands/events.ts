@@ -14,8 +14,6 @@ import { parseRange } from '../time';
  * and only then decrypts (no bypass).
  */
 
-export { type DeliveryStatus, deliveryStatusOf, type ListedEvent } from '../listing';
-
 async function listEvents(parsed: Parsed, ctx: CommandContext): Promise<void> {
   if (parsed.positionals.length > 0) throw new UsageError('usage: hookgate events list --source <name> --since <time> [--until <time>] [--type T] [--status S] [--destination D]');
   const sourceName = sourceFlag(parsed, 'events list');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { type AuditRecord } from '../../cli/audit';
 import { runCli } from '../../cli/main';
-import { deliveryStatusOf } from '../../cli/commands/events';
+import { deliveryStatusOf } from '../../cli/listing';
 import { type LocalState } from '../../cli/targets/local';
 import { createHistoryStore } from '../../lambda/delivery/history';
 import { createEnvelope, type Envelope } from '../../lambda/ingest/envelope';
@@ -117,6 +117,7 @@ describe('deliveryStatusOf', () => {
     expect(deliveryStatusOf([{ verdict: 'retry' }, { verdict: 'delivered' }])).toBe('delivered');
     expect(deliveryStatusOf([{ verdict: 'retry' }, { verdict: 'reject' }])).toBe('failed');
     expect(deliveryStatusOf([{ verdict: 'refused-address' }])).toBe('failed');
+    expect(deliveryStatusOf([{ verdict: 'retry' }, { verdict: 'retries-exhausted' }])).toBe('failed');
     expect(deliveryStatusOf([{ verdict: 'retry' }])).toBe('pending');
     expect(deliveryStatusOf([{ verdict: 'gone' }])).toBe('pending');
     expect(deliveryStatusOf([])).toBe('pending');
